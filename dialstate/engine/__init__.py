@@ -1,0 +1,1 @@
+"""The engine: machines, transitions, policy decisions, claims and imports."""

@@ -1,0 +1,396 @@
+"""The engine's foundation: the database, the clock, the one-transaction executor
+every trigger goes through, subscribers, snapshots and history reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dialstate.engine.config import CampaignConfig
+from dialstate.engine.machine import build_all, machine_for
+from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent
+from dialstate.engine.sql import Database
+from dialstate.engine.states import ContactState
+from dialstate.errors import (
+    CampaignNotFound,
+    ConcurrentUpdate,
+    ContactNotFound,
+    IdempotencyConflict,
+    StaleCallEvent,
+)
+from dialstate.models.types import from_epoch
+from dialstate.outcomes import Outcome
+from dialstate.policy import RetryPolicy
+
+log = logging.getLogger("dialstate")
+
+Clock = Callable[[], datetime]
+Subscriber = Callable[[TransitionEvent], Any]
+
+#: The contact columns every trigger reads, in order, joined with its campaign's
+#: mode, status and current policy version.
+CONTACT_COLUMNS = (
+    "id", "campaign_id", "phone", "phone_key", "state", "version", "seq", "attempts",
+    "next_attempt_at", "due_at", "operator_id", "callback_operator_id", "personal_until",
+    "call_id", "last_outcome", "priority", "timezone", "zone_key", "external_id", "data",
+    "ready_since", "created_at", "updated_at",
+)
+_SELECT_CONTACT = (
+    "SELECT " + ", ".join(f"c.{c}" for c in CONTACT_COLUMNS)
+    + ", k.status, k.policy_version FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id"
+    " WHERE c.id = ?"
+)
+_ROW_KEYS = (*CONTACT_COLUMNS, "campaign_status", "policy_version")
+HISTORY_COLUMNS = (
+    "contact_id", "seq", "from_state", "to_state", "trigger", "at", "actor", "attempt",
+    "call_id", "outcome", "raw_code", "dialect", "policy_version", "note",
+)
+INSERT_HISTORY = (
+    f"INSERT INTO ds_history ({', '.join(HISTORY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(HISTORY_COLUMNS))})"
+)
+
+
+@dataclass
+class Step:
+    """One history entry of a transition: the trigger and the state it leads to."""
+
+    trigger: str
+    to_state: str
+    note: str | None = None
+
+
+@dataclass
+class Change:
+    """What a trigger decided: the steps, the columns to write, what the entries say."""
+
+    steps: list[Step]
+    updates: dict[str, Any] = field(default_factory=dict)
+    outcome: str | None = None
+    raw_code: str | None = None
+    dialect: str | None = None
+    #: Extra writes in the same transaction (blacklisting a number, say); returns the
+    #: other contacts it moved, so their subscribers hear of it after the commit.
+    also: Callable[[Any], list[int]] | None = None
+
+
+Planner = Callable[[dict[str, Any], CampaignConfig, float, Any], Change]
+
+
+class EngineBase:
+    """State shared by the engine's parts; see `dialstate.Engine` for the API."""
+
+    def __init__(self, url: str = "sqlite:///dialstate.db", clock: Clock | None = None) -> None:
+        build_all()  # validates the declarative machines once, at start
+        self._db = Database(url)
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._subscribers: list[Subscriber] = []
+        self._configs: dict[tuple[int, int], CampaignConfig] = {}
+        self._policies: dict[tuple[int, int], RetryPolicy] = {}
+        self._cfg_lock = threading.Lock()
+        self._rng = random.Random()
+        self._prepare_schema()
+
+    # Provided by the engine's other parts (declared here so each part type-checks).
+    def _prepare_schema(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _retry_time(self, conn: Any, row: dict[str, Any], cfg: CampaignConfig, wanted: float,
+                    counted: bool) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def _blacklist_in(self, conn: Any, phone: str, now: float, actor: str | None, note: str,
+                      exclude: int | None = None) -> list[int]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _add_zone_key(self, conn: Any, campaign_id: int, zone_key: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- basics --------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self._db.url.render_as_string(hide_password=True)
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    def now(self) -> datetime:
+        """The engine's clock (aware UTC)."""
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the engine's clock returned a naive datetime; it must be time-zone aware")
+        return now
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> EngineBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- subscribers -----------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(event)` after each committed transition made in this process.
+
+        Returns a function that unsubscribes. A callback that raises is logged and
+        undoes nothing.
+        """
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _notify(self, contact: Contact, entries: Iterable[HistoryEntry]) -> None:
+        if not self._subscribers:
+            return
+        for entry in entries:
+            event = TransitionEvent(contact, entry)
+            for callback in list(self._subscribers):
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception(
+                        "subscriber %r failed on contact %s (%s -> %s); the transition stands",
+                        callback, contact.id, entry.from_state, entry.to_state,
+                    )
+
+    def _notify_many(self, contact_ids: Iterable[int], since: float) -> None:
+        """Tell subscribers of bulk moves: each contact's entries written at `since`."""
+        if not self._subscribers:
+            return
+        for cid in contact_ids:
+            contact = self.get_contact(cid)
+            for entry in self.history(cid):
+                if entry.at.timestamp() >= since:
+                    self._notify(contact, [entry])
+
+    # -- campaign settings -------------------------------------------------------------
+
+    def _config(self, conn: Any, campaign_id: int, policy_version: int) -> CampaignConfig:
+        key = (campaign_id, policy_version)
+        cfg = self._configs.get(key)
+        if cfg is None:
+            db = self._db
+            cols = (
+                "id, mode, timezone, default_region, calling_window, dispositions, default_disposition,"
+                " policy_version, before_call_work_seconds, after_call_work_seconds,"
+                " assign_timeout_seconds, dial_timeout_seconds, max_call_seconds,"
+                " operator_wait_seconds, callback_grace_seconds"
+            )
+            row = db.execute(conn, f"SELECT {cols} FROM ds_campaign WHERE id = ?", (campaign_id,)).fetchone()
+            if row is None:
+                raise CampaignNotFound(campaign_id)
+            names = [c.strip() for c in cols.split(",")]
+            values = dict(zip(names, row, strict=True))
+            for name in ("calling_window", "dispositions"):
+                values[name] = json.loads(values[name]) if values[name] else None
+            values["policy_version"] = policy_version
+            cfg = CampaignConfig.from_row(values, self._policy(conn, campaign_id, policy_version))
+            with self._cfg_lock:
+                self._configs[key] = cfg
+        return cfg
+
+    def _policy(self, conn: Any, campaign_id: int, version: int) -> RetryPolicy:
+        key = (campaign_id, version)
+        policy = self._policies.get(key)
+        if policy is None:
+            row = self._db.execute(
+                conn, "SELECT policy FROM ds_retry_policy WHERE campaign_id = ? AND version = ?",
+                (campaign_id, version),
+            ).fetchone()
+            if row is None:
+                raise CampaignNotFound(campaign_id)
+            policy = RetryPolicy.from_json(json.loads(row[0]))
+            self._policies[key] = policy
+        return policy
+
+    # -- reading contacts ----------------------------------------------------------------
+
+    def _fetch(self, conn: Any, contact_id: int) -> dict[str, Any]:
+        row = self._db.execute(conn, _SELECT_CONTACT, (contact_id,)).fetchone()
+        if row is None:
+            raise ContactNotFound(contact_id)
+        values = dict(zip(_ROW_KEYS, row, strict=True))
+        data = values["data"]
+        values["data"] = json.loads(data) if data else None
+        return values
+
+    def get_contact(self, contact_id: int) -> Contact:
+        """A detached, read-only snapshot of a contact."""
+        with self._db.reading() as conn:
+            return Contact.from_row(self._fetch(conn, contact_id))
+
+    def history(self, contact_id: int) -> list[HistoryEntry]:
+        """The contact's transitions, oldest first."""
+        db = self._db
+        with db.reading() as conn:
+            rows = db.execute(
+                conn,
+                f"SELECT {', '.join(HISTORY_COLUMNS)} FROM ds_history WHERE contact_id = ? ORDER BY seq",
+                (contact_id,),
+            ).fetchall()
+            if not rows and db.execute(conn, "SELECT 1 FROM ds_contact WHERE id = ?", (contact_id,)).fetchone() is None:
+                raise ContactNotFound(contact_id)
+        return [_entry(dict(zip(HISTORY_COLUMNS, r, strict=True))) for r in rows]
+
+    # -- the executor ------------------------------------------------------------------
+
+    def _run(
+        self,
+        contact_id: int,
+        trigger: str,
+        plan: Planner,
+        *,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+        call_id: str | None = None,
+        check_call: bool = False,
+    ) -> Contact:
+        """Run one trigger as one transaction guarded by the contact's version.
+
+        Reads the row, checks the call id and the trigger against the mode's machine,
+        lets `plan` decide, runs every step through the machine, writes the row, its
+        history entries and the planner's extra writes, commits, then tells the
+        subscribers.
+        """
+        try:
+            return self._run_once(contact_id, trigger, plan, actor, idempotency_key, call_id, check_call)
+        except (ConcurrentUpdate, *self._db.integrity_errors):
+            replay = self._replay_after_race(idempotency_key, contact_id, trigger)
+            if replay is not None:
+                return replay
+            raise
+
+    def _run_once(self, contact_id: int, trigger: str, plan: Planner, actor: str | None,
+                  idempotency_key: str | None, call_id: str | None, check_call: bool) -> Contact:
+        db = self._db
+        now = self.now().timestamp()
+        notify_also: list[int] = []
+        with db.transaction() as conn:
+            if idempotency_key is not None:
+                done = self._idempotent_reply(conn, idempotency_key, contact_id, trigger)
+                if done is not None:
+                    return done
+            row = self._fetch(conn, contact_id)
+            cfg = self._config(conn, row["campaign_id"], row["policy_version"])
+            state = row["state"]
+            # Before the call is placed there is no current call to be stale against.
+            if (check_call and call_id is not None and row["call_id"] is not None
+                    and call_id != row["call_id"] and state != "before_call_work"):
+                raise StaleCallEvent(contact_id, state, trigger, call_id, row["call_id"])
+            machine = machine_for(cfg.mode)
+            machine.check(contact_id, state, trigger)
+            change = plan(row, cfg, now, conn)
+            new = self._write(conn, row, cfg, change, now, actor, machine)
+            if change.also is not None:
+                notify_also = change.also(conn)
+            contact = Contact.from_row(new)
+            if idempotency_key is not None:
+                db.execute(
+                    conn,
+                    "INSERT INTO ds_idempotency (key, contact_id, trigger, snapshot, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (idempotency_key, contact_id, trigger, json.dumps(contact.to_json()), now),
+                )
+        self._notify(contact, new["_entries"])
+        if notify_also:
+            self._notify_many(notify_also, now)
+        return contact
+
+    def _write(self, conn: Any, row: dict[str, Any], cfg: CampaignConfig, change: Change,
+               now: float, actor: str | None, machine: Any) -> dict[str, Any]:
+        """Apply `change` to `row`: the guarded UPDATE and the history INSERTs."""
+        contact_id = row["id"]
+        state = row["state"]
+        entries = []
+        new = dict(row)
+        new.update(change.updates)
+        seq = row["seq"]
+        for step in change.steps:
+            to_state = machine.run(contact_id, state, step.trigger, step.to_state)
+            seq += 1
+            entries.append((
+                contact_id, seq, state, to_state, step.trigger, now, actor, new["attempts"],
+                new["call_id"], change.outcome, change.raw_code, change.dialect,
+                cfg.policy_version, step.note,
+            ))
+            state = to_state
+        new["state"] = state
+        if state == "ready" and row["state"] != "ready":
+            new["ready_since"] = now
+        new["due_at"] = cfg.due_at(state, now, new["next_attempt_at"], new["personal_until"])
+        new["updated_at"] = now
+        new["version"] = row["version"] + 1
+        new["seq"] = seq
+        changed = [k for k in _WRITABLE if new[k] != row[k]]
+        db = self._db
+        sets = ", ".join(f"{k} = ?" for k in changed)
+        params = [json.dumps(new[k]) if k == "data" and new[k] is not None else new[k] for k in changed]
+        cur = db.execute(
+            conn, f"UPDATE ds_contact SET {sets} WHERE id = ? AND version = ?",
+            (*params, contact_id, row["version"]),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrentUpdate(contact_id, change.steps[0].trigger if change.steps else "?", row["version"])
+        if len(entries) == 1:
+            db.execute(conn, INSERT_HISTORY, entries[0])
+        elif entries:
+            db.executemany(conn, INSERT_HISTORY, entries)
+        new["_entries"] = [_entry(dict(zip(HISTORY_COLUMNS, e, strict=True))) for e in entries]
+        return new
+
+    def _idempotent_reply(self, conn: Any, key: str, contact_id: int, trigger: str) -> Contact | None:
+        row = self._db.execute(
+            conn, "SELECT contact_id, trigger, snapshot FROM ds_idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] != contact_id or row[1] != trigger:
+            raise IdempotencyConflict(key, contact_id, trigger, f"{row[1]} on contact {row[0]}")
+        return Contact.from_json(json.loads(row[2]))
+
+    def _replay_after_race(self, key: str | None, contact_id: int, trigger: str) -> Contact | None:
+        """After a lost race, the winner may have been the same idempotent call."""
+        if key is None:
+            return None
+        with self._db.reading() as conn:
+            return self._idempotent_reply(conn, key, contact_id, trigger)
+
+
+_WRITABLE = tuple(
+    c for c in CONTACT_COLUMNS if c not in ("id", "campaign_id", "created_at")
+)
+
+
+def _entry(values: Mapping[str, Any]) -> HistoryEntry:
+    outcome = values["outcome"]
+    from_state = values["from_state"]
+    return HistoryEntry(
+        seq=values["seq"],
+        from_state=ContactState(from_state) if from_state else None,
+        to_state=ContactState(values["to_state"]),
+        trigger=values["trigger"],
+        at=from_epoch(values["at"]),  # type: ignore[arg-type]
+        actor=values["actor"],
+        attempt=values["attempt"],
+        call_id=values["call_id"],
+        outcome=Outcome(outcome) if outcome else None,
+        raw_code=values["raw_code"],
+        dialect=values["dialect"],
+        policy_version=values["policy_version"],
+        note=values["note"],
+        contact_id=values["contact_id"],
+    )

@@ -1,0 +1,85 @@
+"""`Engine`: the public API, assembled from the engine's parts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import SQLModel
+
+from dialstate.engine.base import Clock
+from dialstate.engine.campaigns import CampaignsMixin
+from dialstate.engine.claims import ClaimsMixin
+from dialstate.engine.config import CampaignConfig
+from dialstate.engine.importer import ImportMixin
+from dialstate.engine.triggers import TriggersMixin
+from dialstate.errors import SchemaOutOfDate
+from dialstate.models import SCHEMA_VERSION
+
+#: How often a retry time is re-adjusted for rolling limits and the calling window
+#: before giving up on making both agree (they converge in one or two rounds).
+_MAX_ROUNDS = 16
+
+
+class Engine(TriggersMixin, ClaimsMixin, CampaignsMixin, ImportMixin):
+    """Runs campaigns whose contacts are state machines persisted in SQL.
+
+    `Engine(url="sqlite:///dialstate.db", clock=None)`: SQLite by default (a file, in
+    WAL mode with a busy timeout), PostgreSQL (`postgresql+psycopg://...`) for several
+    processes. `clock` returns an aware datetime, so tests and simulations control time.
+    The tables are created when missing.
+    """
+
+    def __init__(self, url: str = "sqlite:///dialstate.db", clock: Clock | None = None) -> None:
+        super().__init__(url, clock)
+
+    def _prepare_schema(self) -> None:
+        import dialstate.models  # noqa: F401  (registers the tables)
+
+        engine = self._db.sa_engine
+        with engine.begin() as conn:
+            if self._db.is_pg:
+                # Several processes may start at once: create the tables one at a time.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7411300)")
+            SQLModel.metadata.create_all(conn)
+            row = conn.exec_driver_sql("SELECT version FROM ds_schema_info WHERE id = 1").fetchone()
+            if row is None:
+                conn.exec_driver_sql(f"INSERT INTO ds_schema_info (id, version) VALUES (1, {SCHEMA_VERSION})")
+            elif row[0] < SCHEMA_VERSION:
+                raise SchemaOutOfDate(
+                    f"the database {self.url} has schema version {row[0]}, this dialstate needs "
+                    f"{SCHEMA_VERSION}: run `dialstate db upgrade --db {self.url}`"
+                )
+
+    def _retry_time(self, conn: Any, row: dict[str, Any], cfg: CampaignConfig, wanted: float,
+                    counted: bool) -> float:
+        """The earliest time at or after `wanted` that keeps the policy's rolling caps
+        and falls inside the contact's calling window."""
+        policy, window = cfg.policy, cfg.window
+        if not policy.rolling_limits and window is None:
+            return wanted
+        times = self._attempt_times(conn, row, counted) if policy.rolling_limits else []
+        zones = tuple(row["zone_key"].split("|")) if row["zone_key"] else (cfg.timezone,)
+        t = datetime.fromtimestamp(wanted, UTC)
+        for _ in range(_MAX_ROUNDS):
+            before = t
+            if policy.rolling_limits:
+                t = policy.earliest_allowed(times, t)
+            if window is not None:
+                opening = window.next_opening(zones, t)
+                if opening is not None:
+                    t = opening
+            if t == before:
+                break
+        return t.timestamp()
+
+    def _attempt_times(self, conn: Any, row: dict[str, Any], counted: bool) -> list[datetime]:
+        """When the contact's counted attempts were made (a congested attempt, not
+        counted, is redialed under the same attempt number: its last dial counts)."""
+        rows = self._db.execute(
+            conn,
+            "SELECT attempt, MAX(at) FROM ds_history WHERE contact_id = ? AND trigger = 'dial' GROUP BY attempt",
+            (row["id"],),
+        ).fetchall()
+        current = row["attempts"] if not counted else None
+        return [datetime.fromtimestamp(at, UTC) for attempt, at in rows if attempt != current]

@@ -1,0 +1,184 @@
+"""What the engine hands out: detached, read-only snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from dialstate.engine.states import ContactState, DialMode
+from dialstate.models.types import from_epoch
+from dialstate.outcomes import Outcome
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact as it was when read; changing it changes nothing in the database."""
+
+    id: int
+    campaign_id: int
+    phone: str
+    state: ContactState
+    attempts: int
+    next_attempt_at: datetime | None
+    operator_id: str | None
+    call_id: str | None
+    last_outcome: Outcome | None
+    priority: int
+    timezone: str | None
+    data: Mapping[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    external_id: str | None = None
+    callback_operator_id: str | None = None
+    zones: tuple[str, ...] = ()
+    due_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Contact:
+        outcome = row["last_outcome"]
+        zone_key = row.get("zone_key") or ""
+        data = row["data"]
+        return cls(
+            id=row["id"],
+            campaign_id=row["campaign_id"],
+            phone=row["phone"],
+            state=ContactState(row["state"]),
+            attempts=row["attempts"],
+            next_attempt_at=from_epoch(row["next_attempt_at"]),
+            operator_id=row["operator_id"],
+            call_id=row["call_id"],
+            last_outcome=Outcome(outcome) if outcome else None,
+            priority=row["priority"],
+            timezone=row["timezone"],
+            data=_freeze(data) if data else _EMPTY,
+            version=row["version"],
+            created_at=from_epoch(row["created_at"]),  # type: ignore[arg-type]
+            updated_at=from_epoch(row["updated_at"]),  # type: ignore[arg-type]
+            external_id=row.get("external_id"),
+            callback_operator_id=row.get("callback_operator_id"),
+            zones=tuple(zone_key.split("|")) if zone_key else (),
+            due_at=from_epoch(row.get("due_at")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (for `--json` output and idempotent replies)."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, (ContactState, Outcome)):
+                value = value.value
+            else:
+                value = _thaw(value)
+            out[name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Contact:
+        values = dict(data)
+        for name in ("next_attempt_at", "created_at", "updated_at", "due_at"):
+            if values.get(name):
+                values[name] = datetime.fromisoformat(values[name])
+        values["state"] = ContactState(values["state"])
+        values["last_outcome"] = Outcome(values["last_outcome"]) if values["last_outcome"] else None
+        values["data"] = _freeze(values.get("data") or {})
+        values["zones"] = tuple(values.get("zones") or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One transition of one contact."""
+
+    seq: int
+    from_state: ContactState | None
+    to_state: ContactState
+    trigger: str
+    at: datetime
+    actor: str | None = None
+    attempt: int = 0
+    call_id: str | None = None
+    outcome: Outcome | None = None
+    raw_code: str | None = None
+    dialect: str | None = None
+    policy_version: int | None = None
+    note: str | None = None
+    contact_id: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, (ContactState, Outcome)):
+                value = value.value
+            out[name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: int
+    name: str
+    mode: DialMode
+    status: str
+    timezone: str
+    default_region: str | None
+    policy_version: int
+    created_at: datetime
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    added: int
+    invalid: int
+    blacklisted: int
+    duplicates: int
+    contact_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionEvent:
+    """What a subscriber hears after a transition committed."""
+
+    contact: Contact
+    entry: HistoryEntry
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStats:
+    campaign_id: int
+    by_state: Mapping[str, int]
+    attempts_by_outcome: Mapping[str, int]
+    attempts_by_group: Mapping[str, int]
+    abandon_rate: float | None
+    total: int
+
+    def __getitem__(self, state: str) -> int:
+        """`stats["ready"]`: the number of contacts in a state (0 when none)."""
+        return self.by_state.get(str(state), 0)

@@ -1,0 +1,136 @@
+"""The one exception hierarchy of dialstate.
+
+Every error carries its data as attributes and builds its message from them, so a
+caller can both log the message and branch on the fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class DialstateError(Exception):
+    """Base of every error dialstate raises."""
+
+
+class ConfigurationError(DialstateError, ValueError):
+    """A setting (policy, window, campaign option, database URL) is not valid."""
+
+
+class InvalidArgument(DialstateError, ValueError):
+    """An argument of a call is not one dialstate can use; nothing was changed."""
+
+
+class CampaignNotFound(DialstateError, LookupError):
+    def __init__(self, campaign_id: object) -> None:
+        self.campaign_id = campaign_id
+        super().__init__(f"campaign {campaign_id!r} does not exist")
+
+
+class ContactNotFound(DialstateError, LookupError):
+    def __init__(self, contact_id: object) -> None:
+        self.contact_id = contact_id
+        super().__init__(f"contact {contact_id!r} does not exist")
+
+
+class InvalidTransition(DialstateError):
+    """A trigger does not fit the contact's state or its campaign's dial mode."""
+
+    def __init__(
+        self,
+        contact_id: int,
+        state: str,
+        trigger: str,
+        allowed: Iterable[str],
+        mode: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.contact_id = contact_id
+        self.state = state
+        self.trigger = trigger
+        self.allowed = tuple(sorted(allowed))
+        self.mode = mode
+        self.reason = reason
+        where = f" in {mode} mode" if mode else ""
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"contact {contact_id}: cannot {trigger} from state {state}{where}{why}; "
+            f"allowed now: {allowed_text}"
+        )
+
+
+class StaleCallEvent(DialstateError):
+    """A call event names another call than the contact's current one."""
+
+    def __init__(self, contact_id: int, state: str, trigger: str, call_id: str | None,
+                 current_call_id: str | None) -> None:
+        self.contact_id = contact_id
+        self.state = state
+        self.trigger = trigger
+        self.call_id = call_id
+        self.current_call_id = current_call_id
+        super().__init__(
+            f"contact {contact_id}: {trigger} for call {call_id!r} is stale; the contact "
+            f"(state {state}) is on call {current_call_id!r}; nothing was changed"
+        )
+
+
+class ConcurrentUpdate(DialstateError):
+    """Another writer changed the contact first; nothing was written."""
+
+    def __init__(self, contact_id: int, trigger: str, expected_version: int) -> None:
+        self.contact_id = contact_id
+        self.trigger = trigger
+        self.expected_version = expected_version
+        super().__init__(
+            f"contact {contact_id}: {trigger} lost a race (version {expected_version} was "
+            f"changed by another writer); nothing was written, reload and retry"
+        )
+
+
+class InvalidPhone(DialstateError, ValueError):
+    def __init__(self, phone: object, reason: str, contact_id: int | None = None) -> None:
+        self.phone = phone
+        self.reason = reason
+        self.contact_id = contact_id
+        who = f"contact {contact_id}: " if contact_id is not None else ""
+        super().__init__(f"{who}phone {phone!r} is not valid: {reason}")
+
+
+class UnknownDisposition(DialstateError, ValueError):
+    def __init__(self, disposition: str, allowed: Iterable[str], contact_id: int | None = None) -> None:
+        self.disposition = disposition
+        self.allowed = tuple(sorted(allowed))
+        self.contact_id = contact_id
+        who = f"contact {contact_id}: " if contact_id is not None else ""
+        super().__init__(
+            f"{who}unknown disposition {disposition!r}; this campaign allows: "
+            + ", ".join(self.allowed)
+        )
+
+
+class UnknownOutcome(DialstateError, ValueError):
+    """An outcome code or dialect name that dialstate cannot use."""
+
+    def __init__(self, code: object, dialect: str | None, message: str) -> None:
+        self.code = code
+        self.dialect = dialect
+        super().__init__(message)
+
+
+class IdempotencyConflict(DialstateError):
+    """An idempotency key was reused for another contact or trigger."""
+
+    def __init__(self, key: str, contact_id: int, trigger: str, used_for: str) -> None:
+        self.key = key
+        self.contact_id = contact_id
+        self.trigger = trigger
+        super().__init__(
+            f"idempotency key {key!r} was already used for {used_for}; it cannot be reused for "
+            f"{trigger} on contact {contact_id}"
+        )
+
+
+class SchemaOutOfDate(DialstateError):
+    """The database schema is older than this version of dialstate."""

@@ -1,0 +1,117 @@
+"""Shared fixtures: a virtual clock, engines on SQLite files and on PostgreSQL.
+
+PostgreSQL tests use `DIALSTATE_TEST_PG_URL` (default: the local server); each test
+session gets a fresh database of its own, dropped at the end. They skip with the
+reason when no server answers, and fail instead when `DIALSTATE_REQUIRE_PG=1`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialstate import Engine
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TABLES = (
+    "ds_idempotency", "ds_history", "ds_contact", "ds_campaign_zone", "ds_retry_policy",
+    "ds_campaign", "ds_blacklist",
+)
+
+
+class VirtualClock:
+    """A clock the test moves by hand (aware UTC)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 0, **kw: float) -> datetime:
+        self.now += timedelta(seconds=seconds, **kw)
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when
+        return self.now
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+def _pg_admin_url() -> str:
+    return os.environ.get("DIALSTATE_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def _pg_unavailable(reason: str) -> None:
+    if os.environ.get("DIALSTATE_REQUIRE_PG") == "1":
+        pytest.fail(f"PostgreSQL is required (DIALSTATE_REQUIRE_PG=1) but {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason} (set DIALSTATE_TEST_PG_URL)")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(_pg_admin_url())
+    conninfo = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # no server: skip (or fail when required)
+        _pg_unavailable(f"no server answers at {base.render_as_string(hide_password=True)} ({exc})")
+    name = f"dialstate_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate_pg(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('ds_contact')").fetchone()[0]
+        if exists:
+            conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def pg_engine(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[Engine]:
+    url = request.getfixturevalue("pg_url")
+    _truncate_pg(url)
+    engine = Engine(url, clock=clock)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'dialstate.db'}"
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    engine = Engine(sqlite_url, clock=clock)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The engine on each backend: SQLite (a file) and PostgreSQL."""
+    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    return request.getfixturevalue(name)
