@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC
 
 from dialstate import Engine
@@ -14,7 +15,7 @@ def assert_history_continuous(engine: Engine, contact_id: int) -> None:
     assert entries, f"contact {contact_id} has no history"
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert entries[0].from_state is None
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.from_state == before.to_state, (contact_id, before, after)
         assert after.at >= before.at
     for e in entries:

@@ -187,9 +187,8 @@ def _contact_in(engine: Engine, mode: DialMode, state: S) -> int:
 
 @pytest.mark.parametrize(("mode", "state", "trigger"), CELLS)
 def test_every_trigger_in_every_state_of_every_mode_is_valid_or_refused(
-    sqlite_engine: Engine, mode: DialMode, state: S, trigger: str
+    engine: Engine, mode: DialMode, state: S, trigger: str
 ) -> None:
-    engine = sqlite_engine
     cid = _contact_in(engine, mode, state)
     before = engine.get_contact(cid)
     history_before = engine.history(cid)

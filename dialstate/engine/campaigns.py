@@ -66,6 +66,11 @@ class CampaignsMixin(EngineBase):
             _check_region(default_region)
         own = validate_dispositions(dispositions)
         allowed = {**{k: v.value for k, v in DEFAULT_DISPOSITIONS.items()}, **own}
+        if allowed.get(default_disposition) == "callback":
+            raise ConfigurationError(
+                f"default_disposition {default_disposition!r} is a callback, which needs a time; "
+                "the scheduler wraps up timed-out after-call work with it, so choose another"
+            )
         if default_disposition not in allowed:
             raise ConfigurationError(
                 f"default_disposition {default_disposition!r} is not one of this campaign's "

@@ -17,7 +17,7 @@ from dialstate.outcomes import Outcome
 from dialstate.policy import RetryPolicy
 
 S = ContactState
-O = Outcome  # noqa: E741
+O = Outcome
 
 #: Outcomes that mean the client was contacted.
 SUCCESS_OUTCOMES = frozenset({O.COMPLETED, O.TRANSFERRED, O.ESCALATED})

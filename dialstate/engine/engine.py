@@ -12,7 +12,7 @@ from dialstate.engine.campaigns import CampaignsMixin
 from dialstate.engine.claims import ClaimsMixin
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.importer import ImportMixin
-from dialstate.engine.triggers import TriggersMixin
+from dialstate.engine.timers import TimersMixin
 from dialstate.errors import SchemaOutOfDate
 from dialstate.models import SCHEMA_VERSION
 
@@ -21,7 +21,7 @@ from dialstate.models import SCHEMA_VERSION
 _MAX_ROUNDS = 16
 
 
-class Engine(TriggersMixin, ClaimsMixin, CampaignsMixin, ImportMixin):
+class Engine(TimersMixin, ClaimsMixin, CampaignsMixin, ImportMixin):
     """Runs campaigns whose contacts are state machines persisted in SQL.
 
     `Engine(url="sqlite:///dialstate.db", clock=None)`: SQLite by default (a file, in

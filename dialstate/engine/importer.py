@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -53,6 +54,7 @@ class ImportSettings:
     region: str | None
     window: CallingWindow | None
     timezone: str
+    at: datetime
 
 
 def prepare(item: object, settings: ImportSettings, index: int) -> Prepared:
@@ -84,7 +86,7 @@ def prepare(item: object, settings: ImportSettings, index: int) -> Prepared:
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"contact #{index}: data is not JSON-serializable ({exc})") from None
     e164, reason = parse_phone(raw, settings.region)
-    zones = resolve_zones(settings.window, tz, e164, settings.timezone)
+    zones = resolve_zones(settings.window, tz, e164, settings.timezone, at=settings.at)
     return Prepared(
         phone=e164 if e164 is not None else ("" if raw is None else str(raw)),
         phone_key=e164, reason=reason, priority=priority, timezone=tz,
@@ -108,7 +110,7 @@ class ImportMixin(EngineBase):
                      actor: str | None = None) -> ImportReport:
         """Add contacts (phone strings or dicts with `phone, external_id, priority,
         timezone, data`), streaming in batches, in one transaction."""
-        if isinstance(contacts, (str, bytes)) or isinstance(contacts, Mapping):
+        if isinstance(contacts, (str, bytes, Mapping)):
             raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
         db = self._db
         now = self.now().timestamp()
@@ -117,7 +119,7 @@ class ImportMixin(EngineBase):
             if row is None:
                 raise CampaignNotFound(campaign_id)
             cfg = self._config(conn, campaign_id, row[0])
-            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone)
+            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, self.now())
             prepared_batches = self._prepared(contacts, settings)
             report = self._write_batches(conn, campaign_id, cfg.policy_version, prepared_batches, now, actor)
         return report

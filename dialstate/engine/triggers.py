@@ -121,23 +121,7 @@ class TriggersMixin(EngineBase):
         raw = None if dialect is None else str(outcome)
 
         def plan(row: dict[str, Any], cfg: CampaignConfig, now: float, conn: Any) -> Change:
-            state = row["state"]
-            if state == S.CALL_IN_PROGRESS and cfg.mode.has_operators:
-                change = Change([Step("call_ended", S.AFTER_CALL_WORK)], {"last_outcome": canonical.value},
-                                canonical.value)
-            else:
-                result, via = canonical, None
-                if state == S.AWAITING_OPERATOR:  # predictive: the client hung up while waiting
-                    result, via = Outcome.ABANDONED, S.CANCELED_BY_CLIENT
-                attempts = row["attempts"] - (0 if cfg.policy.counts(result) else 1)
-                decision = decisions.after_attempt(
-                    cfg.mode, result, cfg.policy, attempts,
-                    blacklisted=self._is_blacklisted(conn, row), via=via, rng=self._rng,
-                )
-                change = self._decided("call_ended", decision, row, cfg, now, conn, result, None)
-                change.updates["attempts"] = max(attempts, 0)
-            change.raw_code, change.dialect = raw, dialect
-            return change
+            return self._plan_call_ended(row, cfg, now, conn, canonical, raw, dialect)
 
         return self._run(contact_id, "call_ended", plan, actor=actor,
                          idempotency_key=idempotency_key, call_id=call_id, check_call=True)
@@ -150,27 +134,7 @@ class TriggersMixin(EngineBase):
             raise InvalidArgument(f"callback_at {callback_at!r} is naive; give a time-zone aware datetime")
 
         def plan(row: dict[str, Any], cfg: CampaignConfig, now: float, conn: Any) -> Change:
-            meaning = decisions.resolve_disposition(disposition, cfg.dispositions, contact_id)
-            if meaning is Meaning.CALLBACK and callback_at is None:
-                raise InvalidArgument(
-                    f"contact {contact_id}: disposition {disposition!r} is a callback and needs callback_at"
-                )
-            decision = decisions.after_wrap_up(
-                meaning, cfg.policy, row["attempts"], blacklisted=self._is_blacklisted(conn, row),
-                rng=self._rng,
-            )
-            note = f"disposition {disposition}"
-            if meaning is Meaning.CALLBACK and decision.state is S.RETRY_SCHEDULED:
-                change = self._decided("wrap_up", decision, row, cfg, now, conn, None, note,
-                                       at=max(callback_at.timestamp(), now))  # type: ignore[union-attr]
-                if personal:
-                    change.updates["callback_operator_id"] = row["operator_id"]
-                    change.updates["personal_until"] = (
-                        change.updates["next_attempt_at"] + cfg.timers["callback_grace_seconds"]
-                    )
-            else:
-                change = self._decided("wrap_up", decision, row, cfg, now, conn, None, note)
-            return change
+            return self._plan_wrap_up(row, cfg, now, conn, disposition, callback_at, personal)
 
         return self._run(contact_id, "wrap_up", plan, actor=actor, idempotency_key=idempotency_key)
 
@@ -209,7 +173,7 @@ class TriggersMixin(EngineBase):
             ).fetchone()
             if other is not None:
                 raise InvalidPhone(phone, f"contact {other[0]} of this campaign already has {e164}", contact_id)
-            zones = resolve_zones(cfg.window, row["timezone"], e164, cfg.timezone)
+            zones = resolve_zones(cfg.window, row["timezone"], e164, cfg.timezone, at=self.now())
             zone_key = "|".join(zones)
             self._add_zone_key(conn, row["campaign_id"], zone_key)
             updates = {"phone": e164, "phone_key": e164, "zone_key": zone_key}
@@ -227,6 +191,55 @@ class TriggersMixin(EngineBase):
 
         return self._run(contact_id, "update_phone", plan, actor=actor, idempotency_key=idempotency_key)
 
+    # -- planners shared with the scheduler ----------------------------------------------
+
+    def _plan_call_ended(self, row: dict[str, Any], cfg: CampaignConfig, now: float, conn: Any,
+                         outcome: Outcome, raw: str | None, dialect: str | None,
+                         not_before: float | None = None) -> Change:
+        state = row["state"]
+        if state == S.CALL_IN_PROGRESS and cfg.mode.has_operators:
+            change = Change([Step("call_ended", S.AFTER_CALL_WORK)], {"last_outcome": outcome.value},
+                            outcome.value)
+        else:
+            result, via = outcome, None
+            if state == S.AWAITING_OPERATOR:  # predictive: the client hung up while waiting
+                result, via = Outcome.ABANDONED, S.CANCELED_BY_CLIENT
+            attempts = row["attempts"] - (0 if cfg.policy.counts(result) else 1)
+            decision = decisions.after_attempt(
+                cfg.mode, result, cfg.policy, attempts,
+                blacklisted=self._is_blacklisted(conn, row), via=via, rng=self._rng,
+            )
+            change = self._decided("call_ended", decision, row, cfg, now, conn, result, None,
+                                   not_before=not_before)
+            change.updates["attempts"] = max(attempts, 0)
+        change.raw_code, change.dialect = raw, dialect
+        return change
+
+    def _plan_wrap_up(self, row: dict[str, Any], cfg: CampaignConfig, now: float, conn: Any,
+                      disposition: str, callback_at: datetime | None, personal: bool) -> Change:
+        contact_id = row["id"]
+        meaning = decisions.resolve_disposition(disposition, cfg.dispositions, contact_id)
+        if meaning is Meaning.CALLBACK and callback_at is None:
+            raise InvalidArgument(
+                f"contact {contact_id}: disposition {disposition!r} is a callback and needs callback_at"
+            )
+        decision = decisions.after_wrap_up(
+            meaning, cfg.policy, row["attempts"], blacklisted=self._is_blacklisted(conn, row),
+            rng=self._rng,
+        )
+        note = f"disposition {disposition}"
+        if meaning is Meaning.CALLBACK and decision.state is S.RETRY_SCHEDULED:
+            assert callback_at is not None
+            change = self._decided("wrap_up", decision, row, cfg, now, conn, None, note,
+                                   at=max(callback_at.timestamp(), now))
+            if personal:
+                change.updates["callback_operator_id"] = row["operator_id"]
+                change.updates["personal_until"] = (
+                    change.updates["next_attempt_at"] + cfg.timers["callback_grace_seconds"]
+                )
+            return change
+        return self._decided("wrap_up", decision, row, cfg, now, conn, None, note)
+
     # -- helpers -------------------------------------------------------------------------
 
     def _simple(self, contact_id: int, trigger: str, to_state: ContactState, actor: str | None,
@@ -239,7 +252,7 @@ class TriggersMixin(EngineBase):
 
     def _decided(self, trigger: str, decision: Decision, row: dict[str, Any], cfg: CampaignConfig,
                  now: float, conn: Any, outcome: Outcome | None, note: str | None,
-                 at: float | None = None) -> Change:
+                 at: float | None = None, not_before: float | None = None) -> Change:
         """Turn a policy decision into steps and column updates (a retry gets its time)."""
         first = decision.via or decision.state
         notes = [n for n in (note, decision.note) if n]
@@ -251,6 +264,8 @@ class TriggersMixin(EngineBase):
             updates["last_outcome"] = outcome.value
         if decision.state is S.RETRY_SCHEDULED:
             wanted = at if at is not None else now + (decision.delay or 0.0)
+            if not_before is not None:
+                wanted = max(wanted, not_before)
             counted = outcome is None or cfg.policy.counts(outcome)
             updates["next_attempt_at"] = self._retry_time(conn, row, cfg, wanted, counted)
         change = Change(steps, updates, outcome.value if outcome is not None else None)
