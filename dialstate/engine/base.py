@@ -154,10 +154,12 @@ class EngineBase:
 
         return unsubscribe
 
-    def _notify(self, contact: Contact, entries: Iterable[HistoryEntry]) -> None:
+    def _notify(self, contact: Contact, entries: Iterable[HistoryEntry | tuple[Any, ...]]) -> None:
+        """Tell the subscribers of each entry (given as entries or as the rows written)."""
         if not self._subscribers:
             return
-        for entry in entries:
+        for item in entries:
+            entry = item if isinstance(item, HistoryEntry) else _entry(dict(zip(HISTORY_COLUMNS, item, strict=True)))
             event = TransitionEvent(contact, entry)
             for callback in list(self._subscribers):
                 try:
@@ -335,21 +337,21 @@ class EngineBase:
         new["updated_at"] = now
         new["version"] = row["version"] + 1
         new["seq"] = seq
-        changed = [k for k in _WRITABLE if new[k] != row[k]]
+        columns = tuple(k for k in dict.fromkeys((*change.updates, *_ALWAYS)) if k in _ALWAYS or new[k] != row[k])
+        sql = _UPDATES.get(columns)
+        if sql is None:
+            sets = ", ".join(f"{k} = ?" for k in columns)
+            sql = _UPDATES[columns] = f"UPDATE ds_contact SET {sets} WHERE id = ? AND version = ?"
+        params = [json.dumps(new[k]) if k == "data" and new[k] is not None else new[k] for k in columns]
         db = self._db
-        sets = ", ".join(f"{k} = ?" for k in changed)
-        params = [json.dumps(new[k]) if k == "data" and new[k] is not None else new[k] for k in changed]
-        cur = db.execute(
-            conn, f"UPDATE ds_contact SET {sets} WHERE id = ? AND version = ?",
-            (*params, contact_id, row["version"]),
-        )
+        cur = db.execute(conn, sql, (*params, contact_id, row["version"]))
         if cur.rowcount != 1:
             raise ConcurrentUpdate(contact_id, change.steps[0].trigger if change.steps else "?", row["version"])
         if len(entries) == 1:
             db.execute(conn, INSERT_HISTORY, entries[0])
         elif entries:
             db.executemany(conn, INSERT_HISTORY, entries)
-        new["_entries"] = [_entry(dict(zip(HISTORY_COLUMNS, e, strict=True))) for e in entries]
+        new["_entries"] = entries  # rows as written; made into HistoryEntry only for subscribers
         return new
 
     def _idempotent_reply(self, conn: Any, key: str, contact_id: int, trigger: str) -> Contact | None:
@@ -370,9 +372,10 @@ class EngineBase:
             return self._idempotent_reply(conn, key, contact_id, trigger)
 
 
-_WRITABLE = tuple(
-    c for c in CONTACT_COLUMNS if c not in ("id", "campaign_id", "created_at")
-)
+#: Columns every write sets; the others only when the change touches them.
+_ALWAYS = ("state", "version", "seq", "updated_at", "due_at", "ready_since")
+#: UPDATE statements by the tuple of columns they set.
+_UPDATES: dict[tuple[str, ...], str] = {}
 
 
 def _entry(values: Mapping[str, Any]) -> HistoryEntry:

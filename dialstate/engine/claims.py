@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from dialstate.engine.base import CONTACT_COLUMNS, HISTORY_COLUMNS, INSERT_HISTORY, EngineBase, _entry
+from dialstate.engine.base import CONTACT_COLUMNS, INSERT_HISTORY, EngineBase
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.machine import machine_for
 from dialstate.engine.snapshots import Contact
@@ -127,7 +127,7 @@ class ClaimsMixin(EngineBase):
         for new in claimed:
             contact = Contact.from_row(new)
             contacts.append(contact)
-            self._notify(contact, [_entry(dict(zip(HISTORY_COLUMNS, new["_entry"], strict=True)))])
+            self._notify(contact, [new["_entry"]])
         return contacts
 
     def _open_zone_keys(self, conn: Any, cfg: CampaignConfig, now: datetime) -> list[str]:

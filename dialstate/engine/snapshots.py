@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from dialstate.engine.states import ContactState, DialMode
-from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_STATES = {s.value: s for s in ContactState}
+_OUTCOMES = {o.value: o for o in Outcome}
+_fromtimestamp = datetime.fromtimestamp
 
 
 def _freeze(value: Any) -> Any:
@@ -57,29 +59,31 @@ class Contact:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Contact:
+        # On the per-transition hot path: enum members by dict lookup, times inline.
         outcome = row["last_outcome"]
-        zone_key = row.get("zone_key") or ""
+        zone_key = row["zone_key"]
         data = row["data"]
+        next_at, due = row["next_attempt_at"], row["due_at"]
         return cls(
-            id=row["id"],
-            campaign_id=row["campaign_id"],
-            phone=row["phone"],
-            state=ContactState(row["state"]),
-            attempts=row["attempts"],
-            next_attempt_at=from_epoch(row["next_attempt_at"]),
-            operator_id=row["operator_id"],
-            call_id=row["call_id"],
-            last_outcome=Outcome(outcome) if outcome else None,
-            priority=row["priority"],
-            timezone=row["timezone"],
-            data=_freeze(data) if data else _EMPTY,
-            version=row["version"],
-            created_at=from_epoch(row["created_at"]),  # type: ignore[arg-type]
-            updated_at=from_epoch(row["updated_at"]),  # type: ignore[arg-type]
-            external_id=row.get("external_id"),
-            callback_operator_id=row.get("callback_operator_id"),
-            zones=tuple(zone_key.split("|")) if zone_key else (),
-            due_at=from_epoch(row.get("due_at")),
+            row["id"],
+            row["campaign_id"],
+            row["phone"],
+            _STATES[row["state"]],
+            row["attempts"],
+            None if next_at is None else _fromtimestamp(next_at, UTC),
+            row["operator_id"],
+            row["call_id"],
+            _OUTCOMES[outcome] if outcome else None,
+            row["priority"],
+            row["timezone"],
+            _freeze(data) if data else _EMPTY,
+            row["version"],
+            _fromtimestamp(row["created_at"], UTC),
+            _fromtimestamp(row["updated_at"], UTC),
+            row["external_id"],
+            row["callback_operator_id"],
+            tuple(zone_key.split("|")) if zone_key else (),
+            None if due is None else _fromtimestamp(due, UTC),
         )
 
     def to_json(self) -> dict[str, Any]:

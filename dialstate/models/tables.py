@@ -73,13 +73,15 @@ class ContactRow(SQLModel, table=True):
         # One valid number once per campaign; invalid numbers have phone_key NULL.
         sa.UniqueConstraint("campaign_id", "phone_key", name="uq_ds_contact_phone"),
         # Claiming: ready contacts of a campaign by priority, then readiness.
+        # Partial: only entering or leaving `ready` touches it, not every transition.
         sa.Index(
             "ix_ds_contact_claim",
             "campaign_id",
-            "state",
             sa.text("priority DESC"),
             "ready_since",
             "id",
+            sqlite_where=sa.text("state = 'ready'"),
+            postgresql_where=sa.text("state = 'ready'"),
         ),
         sa.Index("ix_ds_contact_phone_key", "phone_key"),
     )
@@ -110,12 +112,15 @@ class ContactRow(SQLModel, table=True):
 
 
 class HistoryRow(SQLModel, table=True):
-    __tablename__ = "ds_history"
-    __table_args__ = (sa.UniqueConstraint("contact_id", "seq", name="uq_ds_history_seq"),)
+    """One transition. Keyed by (contact, seq), which also makes a second entry for the
+    same step impossible; on SQLite a WITHOUT ROWID table, so each entry writes one
+    B-tree instead of a table and an index."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="ds_contact.id")
-    seq: int
+    __tablename__ = "ds_history"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    contact_id: int = Field(primary_key=True, foreign_key="ds_contact.id")
+    seq: int = Field(primary_key=True)
     from_state: str | None = None
     to_state: str
     trigger: str
