@@ -51,3 +51,23 @@ def dot(mode: DialMode | str) -> str:
         lines.append(f'    "{src.value}" -> "{dest.value}" [label="{", ".join(triggers)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def sync_readme(text: str) -> str:
+    """`text` with every `<!-- diagram:MODE -->` block re-rendered from the table."""
+    import re
+
+    def render(match: re.Match[str]) -> str:
+        mode = match.group(1)
+        return f"<!-- diagram:{mode} -->\n```mermaid\n{mermaid(mode)}```\n<!-- /diagram:{mode} -->"
+
+    return re.sub(r"<!-- diagram:(\w+) -->.*?<!-- /diagram:\1 -->", render, text, flags=re.S)
+
+
+if __name__ == "__main__":  # python -m dialstate.engine.diagram README.md
+    import sys
+    from pathlib import Path
+
+    for name in sys.argv[1:]:
+        path = Path(name)
+        path.write_text(sync_readme(path.read_text(encoding="utf-8")), encoding="utf-8")
