@@ -271,7 +271,7 @@ class EngineBase:
         """
         try:
             return self._run_once(contact_id, trigger, plan, actor, idempotency_key, call_id, check_call)
-        except (ConcurrentUpdate, *self._db.integrity_errors):
+        except (ConcurrentUpdate, *self._db.integrity_errors):  # type: ignore[misc]
             replay = self._replay_after_race(idempotency_key, contact_id, trigger)
             if replay is not None:
                 return replay

@@ -271,7 +271,8 @@ class CampaignsMixin(EngineBase):
         conflict = "ON CONFLICT (phone) DO NOTHING"
         db.execute(conn, f"INSERT INTO ds_blacklist (phone, note, created_at) VALUES (?, ?, ?) {conflict}",
                    (phone, note, now))
-        where, params = "phone_key = ?", (phone,)
+        where: str = "phone_key = ?"
+        params: tuple[Any, ...] = (phone,)
         if exclude is not None:
             where, params = "phone_key = ? AND id <> ?", (phone, exclude)
         return self._bulk_move(conn, where, params, tuple(s.value for s in BLACKLISTABLE_NOW),

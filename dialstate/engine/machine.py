@@ -38,7 +38,9 @@ class _Token:
 
 
 def _is_target(event: EventData) -> bool:
-    return bool(event.model.target == event.transition.dest)
+    """The condition of every move: it leads where the policy decided."""
+    token: _Token = event.model  # type: ignore[assignment]
+    return event.transition is not None and token.target == event.transition.dest
 
 
 @dataclass(frozen=True)

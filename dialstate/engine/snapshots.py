@@ -163,7 +163,7 @@ class ImportReport:
     invalid: int
     blacklisted: int
     duplicates: int
-    contact_ids: tuple[int, ...]
+    contact_ids: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +186,19 @@ class CampaignStats:
     def __getitem__(self, state: str) -> int:
         """`stats["ready"]`: the number of contacts in a state (0 when none)."""
         return self.by_state.get(str(state), 0)
+
+    def __getattr__(self, name: str) -> int:
+        """`stats.ready`: the same, for every state name."""
+        if name in _STATES:
+            return self.by_state.get(name, 0)
+        raise AttributeError(name)
+
+    @property
+    def by_outcome(self) -> Mapping[str, int]:
+        """Finished attempts by outcome (the same as `attempts_by_outcome`)."""
+        return self.attempts_by_outcome
+
+    @property
+    def by_group(self) -> Mapping[str, int]:
+        """Finished attempts by outcome group (the same as `attempts_by_group`)."""
+        return self.attempts_by_group

@@ -176,7 +176,7 @@ class TriggersMixin(EngineBase):
             zones = resolve_zones(cfg.window, row["timezone"], e164, cfg.timezone, at=self.now())
             zone_key = "|".join(zones)
             self._add_zone_key(conn, row["campaign_id"], zone_key)
-            updates = {"phone": e164, "phone_key": e164, "zone_key": zone_key}
+            updates: dict[str, Any] = {"phone": e164, "phone_key": e164, "zone_key": zone_key}
             note = f"phone corrected from {row['phone']!r} to {e164}"
             blacklisted = self._is_blacklisted(conn, {"phone_key": e164})
             state = row["state"]
