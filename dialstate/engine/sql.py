@@ -94,6 +94,12 @@ class Database:
     def connection(self) -> Any:
         """This thread's raw DBAPI connection (opened on first use)."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.is_pg and (conn.closed or conn.broken):
+            # The server restarted or the network dropped: open a new connection.
+            with self._lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn = None
         if conn is None:
             conn = self._new_pg() if self.is_pg else self._new_sqlite()
             self._local.conn = conn

@@ -1,0 +1,1 @@
+"""Processes started by the multi-process tests, and the helpers they share."""

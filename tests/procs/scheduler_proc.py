@@ -1,0 +1,83 @@
+"""A scheduler process for the multi-process tests, started with subprocess.
+
+    python tests/procs/scheduler_proc.py --db URL [--batch-size N] [--go-file PATH]
+        [--slow-row SECONDS] [--stall-after K] [--drain]
+
+Prints READY once its engine is open, waits until --go-file exists (so that several
+processes start firing together), then calls `Scheduler.run_pending` until a run
+fires nothing (with --drain: until nothing is due at all, including rows other
+processes hold), and prints {"fired": n} as its last line.
+
+The two test-only options wrap the engine's per-contact write, which runs inside the
+batch's transaction after the batch's due rows were selected and locked:
+--slow-row sleeps after each contact is written, so that the processes' batches
+overlap; --stall-after K prints STALLED after the K-th contact is written and then
+sleeps, holding the batch half written and uncommitted until the test kills it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from dialstate import Engine
+from dialstate.scheduler import Scheduler
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--go-file")
+    parser.add_argument("--slow-row", type=float, default=0.0)
+    parser.add_argument("--stall-after", type=int, default=0)
+    parser.add_argument("--drain", action="store_true")
+    args = parser.parse_args()
+
+    engine = Engine(args.db)
+    _hook_writes(engine, args.slow_row, args.stall_after)
+    scheduler = Scheduler(engine, batch_size=args.batch_size)
+    print("READY", flush=True)
+    while args.go_file and not os.path.exists(args.go_file):
+        time.sleep(0.005)
+    fired = 0
+    while True:
+        n = scheduler.run_pending()
+        fired += n
+        if n == 0:
+            # Rows that another process holds (or a dead one held, until the server
+            # notices) are still due: --drain waits for them, otherwise they are left.
+            if not args.drain or engine.due_count() == 0:
+                break
+            time.sleep(0.02)
+    print(json.dumps({"fired": fired, "pid": os.getpid()}), flush=True)
+    engine.close()
+    return 0
+
+
+def _hook_writes(engine: Engine, slow_row: float, stall_after: int) -> None:
+    if not slow_row and not stall_after:
+        return
+    write = engine._write
+    written = 0
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        nonlocal written
+        result = write(*args, **kwargs)
+        written += 1
+        if slow_row:
+            time.sleep(slow_row)
+        if stall_after and written == stall_after:
+            print("STALLED", flush=True)
+            time.sleep(3600)
+        return result
+
+    engine._write = hooked  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
