@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.machine import build_all, machine_for
@@ -22,6 +22,7 @@ from dialstate.errors import (
     ConcurrentUpdate,
     ContactNotFound,
     IdempotencyConflict,
+    InvalidTransition,
     StaleCallEvent,
 )
 from dialstate.models.types import from_epoch
@@ -76,8 +77,9 @@ class Change:
     raw_code: str | None = None
     dialect: str | None = None
     #: Extra writes in the same transaction (blacklisting a number, say); returns the
-    #: other contacts it moved, so their subscribers hear of it after the commit.
-    also: Callable[[Any], list[int]] | None = None
+    #: other contacts it moved, as (id, seq of the new entry), so their subscribers hear
+    #: of it after the commit.
+    also: Callable[[Any], list[tuple[int, int]]] | None = None
 
 
 Planner = Callable[[dict[str, Any], CampaignConfig, float, Any], Change]
@@ -106,7 +108,7 @@ class EngineBase:
         raise NotImplementedError
 
     def _blacklist_in(self, conn: Any, phone: str, now: float, actor: str | None, note: str,
-                      exclude: int | None = None) -> list[int]:  # pragma: no cover
+                      exclude: int | None = None) -> list[tuple[int, int]]:  # pragma: no cover
         raise NotImplementedError
 
     def _add_zone_key(self, conn: Any, campaign_id: int, zone_key: str) -> None:  # pragma: no cover
@@ -132,7 +134,7 @@ class EngineBase:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> EngineBase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -170,15 +172,19 @@ class EngineBase:
                         callback, contact.id, entry.from_state, entry.to_state,
                     )
 
-    def _notify_many(self, contact_ids: Iterable[int], since: float) -> None:
-        """Tell subscribers of bulk moves: each contact's entries written at `since`."""
+    def _notify_many(self, moved: Iterable[tuple[int, int]], since: float | None = None) -> None:
+        """Tell subscribers of bulk moves: `moved` holds (contact id, seq of its new entry)."""
         if not self._subscribers:
             return
-        for cid in contact_ids:
-            contact = self.get_contact(cid)
-            for entry in self.history(cid):
-                if entry.at.timestamp() >= since:
-                    self._notify(contact, [entry])
+        db = self._db
+        for cid, seq in moved:
+            with db.reading() as conn:
+                row = db.execute(
+                    conn, f"SELECT {', '.join(HISTORY_COLUMNS)} FROM ds_history WHERE contact_id = ? AND seq = ?",
+                    (cid, seq),
+                ).fetchone()
+            if row is not None:
+                self._notify(self.get_contact(cid), [tuple(row)])
 
     # -- campaign settings -------------------------------------------------------------
 
@@ -271,7 +277,9 @@ class EngineBase:
         """
         try:
             return self._run_once(contact_id, trigger, plan, actor, idempotency_key, call_id, check_call)
-        except (ConcurrentUpdate, *self._db.integrity_errors):  # type: ignore[misc]
+        except (ConcurrentUpdate, InvalidTransition, StaleCallEvent, *self._db.integrity_errors):  # type: ignore[misc]
+            # With a key, the winner of a race may have been this very call, repeated
+            # while the first was in flight: then its snapshot is the answer.
             replay = self._replay_after_race(idempotency_key, contact_id, trigger)
             if replay is not None:
                 return replay
@@ -281,7 +289,7 @@ class EngineBase:
                   idempotency_key: str | None, call_id: str | None, check_call: bool) -> Contact:
         db = self._db
         now = self.now().timestamp()
-        notify_also: list[int] = []
+        notify_also: list[tuple[int, int]] = []
         with db.transaction() as conn:
             if idempotency_key is not None:
                 done = self._idempotent_reply(conn, idempotency_key, contact_id, trigger)
@@ -290,9 +298,12 @@ class EngineBase:
             row = self._fetch(conn, contact_id)
             cfg = self._config(conn, row["campaign_id"], row["policy_version"])
             state = row["state"]
-            # Before the call is placed there is no current call to be stale against.
-            if (check_call and call_id is not None and row["call_id"] is not None
-                    and call_id != row["call_id"] and state != "before_call_work"):
+            # Before the call is placed, the row still names the previous, finished call:
+            # an event for that call is stale, one for the call being placed is not.
+            current = row["call_id"]
+            if check_call and call_id is not None and current is not None and (
+                call_id == current if state == "before_call_work" else call_id != current
+            ):
                 raise StaleCallEvent(contact_id, state, trigger, call_id, row["call_id"])
             machine = machine_for(cfg.mode)
             machine.check(contact_id, state, trigger)
@@ -333,7 +344,10 @@ class EngineBase:
         new["state"] = state
         if state == "ready" and row["state"] != "ready":
             new["ready_since"] = now
-        new["due_at"] = cfg.due_at(state, now, new["next_attempt_at"], new["personal_until"])
+        if state == row["state"] and state in _TIMED_STATES and row["due_at"] is not None:
+            new["due_at"] = row["due_at"]  # a correction in place does not restart the state's timer
+        else:
+            new["due_at"] = cfg.due_at(state, now, new["next_attempt_at"], new["personal_until"])
         new["updated_at"] = now
         new["version"] = row["version"] + 1
         new["seq"] = seq
@@ -372,6 +386,9 @@ class EngineBase:
             return self._idempotent_reply(conn, key, contact_id, trigger)
 
 
+#: States whose due time counts from entering them.
+_TIMED_STATES = frozenset({"operator_assigned", "before_call_work", "dialing", "call_in_progress",
+                           "after_call_work", "awaiting_operator"})
 #: Columns every write sets; the others only when the change touches them.
 _ALWAYS = ("state", "version", "seq", "updated_at", "due_at", "ready_since")
 #: UPDATE statements by the tuple of columns they set.

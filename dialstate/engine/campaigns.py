@@ -152,12 +152,12 @@ class CampaignsMixin(EngineBase):
             if db.execute(conn, "SELECT 1 FROM ds_campaign WHERE id = ?", (campaign_id,)).fetchone() is None:
                 raise CampaignNotFound(campaign_id)
             db.execute(conn, "UPDATE ds_campaign SET status = ? WHERE id = ?", (CANCELED, campaign_id))
-            ids = self._bulk_move(
+            moved = self._bulk_move(
                 conn, "campaign_id = ?", (campaign_id,), CANCELABLE, S.CANCELED_BY_ADMIN, "cancel",
                 now, actor, "the campaign was canceled",
             )
-        self._notify_many(ids, now)
-        return len(ids)
+        self._notify_many(moved)
+        return len(moved)
 
     def update_retry_policy(self, campaign_id: int, policy: RetryPolicy) -> int:
         """Store `policy` as the campaign's new version; returns the version number.
@@ -221,17 +221,17 @@ class CampaignsMixin(EngineBase):
 
     def _bulk_move(self, conn: Any, where: str, params: tuple[Any, ...], from_states: tuple[str, ...],
                    to_state: ContactState, trigger: str, now: float, actor: str | None,
-                   note: str) -> list[int]:
+                   note: str) -> list[tuple[int, int]]:
         """Move every matching contact in `from_states` to `to_state` set-wise: one
         history entry each, written with the same guard, in the caller's transaction."""
         db = self._db
         in_states = db.placeholders(len(from_states))
         match = f"{where} AND state IN ({in_states})"
-        ids = [r[0] for r in db.execute(
-            conn, f"SELECT id FROM ds_contact WHERE {match}" + (" FOR UPDATE" if db.is_pg else ""),
+        moved = [(r[0], r[1] + 1) for r in db.execute(
+            conn, f"SELECT id, seq FROM ds_contact WHERE {match}" + (" FOR UPDATE" if db.is_pg else ""),
             (*params, *from_states),
         ).fetchall()]
-        if not ids:
+        if not moved:
             return []
         db.execute(
             conn,
@@ -250,7 +250,7 @@ class CampaignsMixin(EngineBase):
             " personal_until = NULL" + (", ready_since = ?" if ready else "") + f" WHERE {match}",
             (to_state.value, now, *((now,) if ready else ()), *params, *from_states),
         )
-        return ids
+        return moved
 
     def blacklist_phone(self, phone: str, note: str | None = None, *, region: str | None = None,
                         actor: str | None = None) -> int:
@@ -261,12 +261,12 @@ class CampaignsMixin(EngineBase):
         key = normalize_blacklist_phone(phone, region)
         now = self.now().timestamp()
         with self._db.transaction() as conn:
-            ids = self._blacklist_in(conn, key, now, actor, note or "number blacklisted")
-        self._notify_many(ids, now)
-        return len(ids)
+            moved = self._blacklist_in(conn, key, now, actor, note or "number blacklisted")
+        self._notify_many(moved)
+        return len(moved)
 
     def _blacklist_in(self, conn: Any, phone: str, now: float, actor: str | None, note: str,
-                      exclude: int | None = None) -> list[int]:
+                      exclude: int | None = None) -> list[tuple[int, int]]:
         db = self._db
         conflict = "ON CONFLICT (phone) DO NOTHING"
         db.execute(conn, f"INSERT INTO ds_blacklist (phone, note, created_at) VALUES (?, ?, ?) {conflict}",
@@ -287,10 +287,10 @@ class CampaignsMixin(EngineBase):
         now = self.now().timestamp()
         with db.transaction() as conn:
             db.execute(conn, "DELETE FROM ds_blacklist WHERE phone = ?", (key,))
-            ids = self._bulk_move(conn, "phone_key = ?", (key,), (S.BLACKLISTED.value,), S.READY,
-                                  "unblacklist", now, actor, "number taken off the blacklist")
-        self._notify_many(ids, now)
-        return len(ids)
+            moved = self._bulk_move(conn, "phone_key = ?", (key,), (S.BLACKLISTED.value,), S.READY,
+                                    "unblacklist", now, actor, "number taken off the blacklist")
+        self._notify_many(moved)
+        return len(moved)
 
     def blacklist(self) -> list[tuple[str, str | None]]:
         """The blacklisted numbers with their notes."""

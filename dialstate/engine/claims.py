@@ -9,7 +9,7 @@ contact's state and version.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialstate.engine.base import CONTACT_COLUMNS, INSERT_HISTORY, EngineBase
@@ -59,28 +59,23 @@ class ClaimsMixin(EngineBase):
             _check_mode(cfg, trigger)
             if status != "running":
                 return []
-            where = ["campaign_id = ?", "state = 'ready'"]
-            params: list[Any] = [campaign_id]
-            if cfg.window is not None:
-                open_keys = self._open_zone_keys(conn, cfg, now_dt)
-                if not open_keys:
-                    return []
-                where.append(f"zone_key IN ({db.placeholders(len(open_keys))})")
-                params.extend(open_keys)
             # A personal callback waits for its operator until its grace has passed.
             if operator_id is not None:
-                where.append("(callback_operator_id IS NULL OR callback_operator_id = ? OR personal_until <= ?)")
-                params.extend((operator_id, now))
+                personal = "(callback_operator_id IS NULL OR callback_operator_id = ? OR personal_until <= ?)"
+                personal_params: tuple[Any, ...] = (operator_id, now)
             else:
-                where.append("(callback_operator_id IS NULL OR personal_until <= ?)")
-                params.append(now)
-            sql = (
-                f"SELECT {_CLAIM_COLUMNS} FROM ds_contact WHERE {' AND '.join(where)}"
-                " ORDER BY priority DESC, ready_since, id LIMIT ?"
-            )
-            if db.is_pg:
-                sql += " FOR UPDATE SKIP LOCKED"
-            rows = db.execute(conn, sql, (*params, limit)).fetchall()
+                personal, personal_params = "(callback_operator_id IS NULL OR personal_until <= ?)", (now,)
+            lock = " FOR UPDATE SKIP LOCKED" if db.is_pg else ""
+            if cfg.window is None:
+                rows = db.execute(
+                    conn,
+                    f"SELECT {_CLAIM_COLUMNS} FROM ds_contact WHERE campaign_id = ? AND state = 'ready'"
+                    f" AND {personal} ORDER BY priority DESC, ready_since, id LIMIT ?{lock}",
+                    (campaign_id, *personal_params, limit),
+                ).fetchall()
+            else:
+                open_keys = self._open_zone_keys(conn, cfg, now_dt)
+                rows = self._claim_open_zones(conn, campaign_id, open_keys, personal, personal_params, limit)
             if not rows:
                 return []
             machine = machine_for(cfg.mode)
@@ -130,29 +125,76 @@ class ClaimsMixin(EngineBase):
             self._notify(contact, [new["_entry"]])
         return contacts
 
+    def _claim_open_zones(self, conn: Any, campaign_id: int, open_keys: list[str], personal: str,
+                          personal_params: tuple[Any, ...], limit: int) -> list[Any]:
+        """Claim among the contacts whose zone set is open now.
+
+        The candidates are the first `limit` of each open zone set, read from the
+        zone-led index, merged by priority and readiness: a claim never walks past the
+        contacts of closed zones however far the campaign has been worked. The chosen
+        rows are then locked (SKIP LOCKED on PostgreSQL; a few rounds if another
+        claimer took some first).
+        """
+        db = self._db
+        rows: list[Any] = []
+        seen: list[int] = []
+        for _ in range(4 if db.is_pg else 1):
+            if not open_keys or len(rows) >= limit:
+                break
+            want = limit - len(rows)
+            skip = f" AND id NOT IN ({db.placeholders(len(seen))})" if seen else ""
+            parts: list[str] = []
+            params: list[Any] = []
+            for i, key in enumerate(open_keys):
+                parts.append(
+                    f"SELECT * FROM (SELECT priority, ready_since, id FROM ds_contact WHERE campaign_id = ?"
+                    f" AND zone_key = ? AND state = 'ready' AND {personal}{skip}"
+                    f" ORDER BY priority DESC, ready_since, id LIMIT ?) AS z{i}"
+                )
+                params.extend((campaign_id, key, *personal_params, *seen, want))
+            candidates = [r[2] for r in db.execute(
+                conn, " UNION ALL ".join(parts) + " ORDER BY 1 DESC, 2, 3 LIMIT ?", (*params, want)
+            ).fetchall()]
+            if not candidates:
+                break
+            seen.extend(candidates)
+            rows.extend(db.execute(
+                conn,
+                f"SELECT {_CLAIM_COLUMNS} FROM ds_contact WHERE id IN ({db.placeholders(len(candidates))})"
+                " AND state = 'ready' ORDER BY priority DESC, ready_since, id"
+                + (" FOR UPDATE SKIP LOCKED" if db.is_pg else ""),
+                candidates,
+            ).fetchall())
+        if len(rows) > 1:
+            order = {cid: i for i, cid in enumerate(seen)}
+            rows.sort(key=lambda r: order[r[0]])
+        return rows
+
     def _open_zone_keys(self, conn: Any, cfg: CampaignConfig, now: datetime) -> list[str]:
         """The campaign's zone sets whose calling window is open now.
 
-        Window boundaries fall on whole minutes, so openness is computed once per zone
-        set and minute, not once per contact.
+        Openness is computed once per zone set and kept until the window next opens
+        or closes there, not once per contact.
         """
         assert cfg.window is not None
         keys = [r[0] for r in self._db.execute(
             conn, "SELECT zone_key FROM ds_campaign_zone WHERE campaign_id = ?", (cfg.id,)
         ).fetchall()]
-        minute = int(now.timestamp() // 60)
         cache = self._open_cache
-        if cache.get("minute") != minute:
-            cache.clear()
-            cache["minute"] = minute
-        at = datetime.fromtimestamp(minute * 60, UTC)
+        window = cfg.window
         out = []
         for key in keys:
-            ck = (cfg.window, key)
-            is_open = cache.get(ck)
-            if is_open is None:
-                is_open = cache[ck] = cfg.window.is_open(tuple(key.split("|")) if key else (cfg.timezone,), at)
-            if is_open:
+            # Each zone set's answer holds until its window next opens or closes.
+            hit = cache.get((window, key))
+            if hit is None or not (hit[1] <= now < hit[2]):
+                zones = tuple(key.split("|")) if key else (cfg.timezone,)
+                is_open = window.is_open(zones, now)
+                until = window.next_closing(zones, now) if is_open else window.next_opening(zones, now)
+                hit = (is_open, now, until or now + timedelta(days=1))
+                if len(cache) > 10_000:
+                    cache.clear()
+                cache[(window, key)] = hit
+            if hit[0]:
                 out.append(key)
         return out
 

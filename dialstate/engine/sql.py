@@ -44,7 +44,8 @@ class Database:
         self.integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[Any] = []
+        #: Every open connection with the thread that owns it.
+        self._connections: list[tuple[threading.Thread, Any]] = []
         self._sql: dict[str, str] = {}
         if self.is_pg:
             import psycopg
@@ -96,25 +97,30 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self.is_pg and (conn.closed or conn.broken):
             # The server restarted or the network dropped: open a new connection.
-            with self._lock:
-                if conn in self._connections:
-                    self._connections.remove(conn)
+            self._forget(lambda thread, c: c is conn)
             conn = None
         if conn is None:
+            # Close what threads that have ended left open, so a program that runs
+            # calls from short-lived threads does not pile up connections.
+            self._forget(lambda thread, c: not thread.is_alive())
             conn = self._new_pg() if self.is_pg else self._new_sqlite()
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                self._connections.append((threading.current_thread(), conn))
         return conn
 
-    def close(self) -> None:
+    def _forget(self, which: Any) -> None:
         with self._lock:
-            for conn in self._connections:
-                try:
-                    conn.close()
-                except Exception:  # pragma: no cover - closing a broken connection
-                    pass
-            self._connections.clear()
+            gone = [(t, c) for t, c in self._connections if which(t, c)]
+            self._connections = [(t, c) for t, c in self._connections if not which(t, c)]
+        for _, c in gone:
+            try:
+                c.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+
+    def close(self) -> None:
+        self._forget(lambda thread, c: True)
         self._local = threading.local()
         self.sa_engine.dispose()
 
@@ -143,7 +149,10 @@ class Database:
         try:
             yield conn
         except BaseException:
-            conn.rollback()
+            try:
+                conn.rollback()
+            except Exception:  # a dead connection: the error that killed it is the one to raise
+                pass
             raise
         else:
             conn.commit()

@@ -83,7 +83,7 @@ class TimersMixin(TriggersMixin):
         db = self._db
         now = self.now().timestamp()
         written: list[tuple[str, dict[str, Any]]] = []
-        moved_also: list[int] = []
+        moved_also: list[tuple[int, int]] = []
         rows: list[Any] = []
         try:
             with db.transaction() as conn:

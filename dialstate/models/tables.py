@@ -83,6 +83,17 @@ class ContactRow(SQLModel, table=True):
             sqlite_where=sa.text("state = 'ready'"),
             postgresql_where=sa.text("state = 'ready'"),
         ),
+        # Claiming under a calling window: the first contacts of each open zone set.
+        sa.Index(
+            "ix_ds_contact_zone_claim",
+            "campaign_id",
+            "zone_key",
+            sa.text("priority DESC"),
+            "ready_since",
+            "id",
+            sqlite_where=sa.text("state = 'ready'"),
+            postgresql_where=sa.text("state = 'ready'"),
+        ),
         sa.Index("ix_ds_contact_phone_key", "phone_key"),
     )
 

