@@ -315,7 +315,8 @@ class EngineBase:
             if idempotency_key is not None:
                 db.execute(
                     conn,
-                    "INSERT INTO ds_idempotency (key, contact_id, trigger, snapshot, created_at) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO ds_idempotency (key, contact_id, trigger, snapshot, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     (idempotency_key, contact_id, trigger, json.dumps(contact.to_json()), now),
                 )
         self._notify(contact, new["_entries"])

@@ -296,7 +296,8 @@ class CampaignsMixin(EngineBase):
         """The blacklisted numbers with their notes."""
         db = self._db
         with db.reading() as conn:
-            return [tuple(r) for r in db.execute(conn, "SELECT phone, note FROM ds_blacklist ORDER BY phone").fetchall()]  # type: ignore[misc]
+            rows = db.execute(conn, "SELECT phone, note FROM ds_blacklist ORDER BY phone").fetchall()
+        return [(r[0], r[1]) for r in rows]
 
 
 _CAMPAIGN_COLS = (

@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import SQLModel
-
 from dialstate.engine.base import Clock
 from dialstate.engine.campaigns import CampaignsMixin
 from dialstate.engine.claims import ClaimsMixin
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.importer import ImportMixin
 from dialstate.engine.timers import TimersMixin
-from dialstate.errors import SchemaOutOfDate
-from dialstate.models import SCHEMA_VERSION
 
 #: How often a retry time is re-adjusted for rolling limits and the calling window
 #: before giving up on making both agree (they converge in one or two rounds).
@@ -34,22 +30,11 @@ class Engine(TimersMixin, ClaimsMixin, CampaignsMixin, ImportMixin):
         super().__init__(url, clock)
 
     def _prepare_schema(self) -> None:
-        import dialstate.models  # noqa: F401  (registers the tables)
+        """Create an empty database (stamped at the newest migration); refuse one whose
+        schema is older than this code (`SchemaOutOfDate`: run `dialstate db upgrade`)."""
+        from dialstate.models.schema import prepare_schema
 
-        engine = self._db.sa_engine
-        with engine.begin() as conn:
-            if self._db.is_pg:
-                # Several processes may start at once: create the tables one at a time.
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7411300)")
-            SQLModel.metadata.create_all(conn)
-            row = conn.exec_driver_sql("SELECT version FROM ds_schema_info WHERE id = 1").fetchone()
-            if row is None:
-                conn.exec_driver_sql(f"INSERT INTO ds_schema_info (id, version) VALUES (1, {SCHEMA_VERSION})")
-            elif row[0] < SCHEMA_VERSION:
-                raise SchemaOutOfDate(
-                    f"the database {self.url} has schema version {row[0]}, this dialstate needs "
-                    f"{SCHEMA_VERSION}: run `dialstate db upgrade --db {self.url}`"
-                )
+        prepare_schema(self._db)
 
     def _retry_time(self, conn: Any, row: dict[str, Any], cfg: CampaignConfig, wanted: float,
                     counted: bool) -> float:

@@ -92,6 +92,8 @@ SELF_LOOPS: dict[str, tuple[ContactState, ...]] = {
         S.READY, S.OPERATOR_ASSIGNED, S.AWAITING_OPERATOR, S.BEFORE_CALL_WORK, S.DIALING,
         S.CALL_IN_PROGRESS, S.AFTER_CALL_WORK, S.RETRY_SCHEDULED,
     ),
+    # The scheduler opens a personal callback to every operator after its grace.
+    "open_callback": (S.READY,),
 }
 
 #: The states a contact can be created in (by `add_contacts`).

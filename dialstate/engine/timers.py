@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dialstate.engine import decisions
 from dialstate.engine.base import _ROW_KEYS, _SELECT_CONTACT, Change, Step
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.machine import machine_for
@@ -160,7 +159,8 @@ class TimersMixin(TriggersMixin):
             return self._recover_call(row, cfg, now, conn)
         if state == S.READY and row["callback_operator_id"] is not None:
             # A personal callback unclaimed after its grace: anyone may take it now.
-            return Change([], {"callback_operator_id": None, "personal_until": None})
+            return Change([Step("open_callback", S.READY, "personal callback unclaimed after its grace")],
+                          {"callback_operator_id": None, "personal_until": None})
         return Change([], {})  # nothing due in this state any more: clear the stale due time
 
     def _recover_call(self, row: dict[str, Any], cfg: CampaignConfig, now: float, conn: Any) -> Change:
@@ -169,21 +169,11 @@ class TimersMixin(TriggersMixin):
         state = row["state"]
         not_before = self._call_started(conn, row) + cfg.timers["max_call_seconds"]
         note = f"no event for the call within the {state} limit"
-        if state == S.AWAITING_OPERATOR:
-            # The machine ends a waiting client's call through `canceled_by_client`, and
-            # `_plan_call_ended` would record it as abandoned. Nobody knows that: a lost
-            # `connect_operator` may have put the client through. So `unknown` it is.
-            outcome = Outcome.UNKNOWN
-            attempts = row["attempts"] - (0 if cfg.policy.counts(outcome) else 1)
-            decision = decisions.after_attempt(
-                cfg.mode, outcome, cfg.policy, attempts, blacklisted=self._is_blacklisted(conn, row),
-                via=S.CANCELED_BY_CLIENT, rng=self._rng,
-            )
-            change = self._decided("call_ended", decision, row, cfg, now, conn, outcome, note,
-                                   not_before=not_before)
-            change.updates["attempts"] = max(attempts, 0)
-            return change
-        change = self._plan_call_ended(row, cfg, now, conn, Outcome.UNKNOWN, None, None, not_before=not_before)
+        # From awaiting_operator the client's call passes canceled_by_client; whether
+        # the client hung up nobody knows (a lost connect_operator may have put them
+        # through), so the outcome stays unknown rather than abandoned.
+        change = self._plan_call_ended(row, cfg, now, conn, Outcome.UNKNOWN, None, None,
+                                       not_before=not_before, waiting_outcome=Outcome.UNKNOWN)
         change.steps[0].note = _join(note, change.steps[0].note)
         return change
 

@@ -195,7 +195,10 @@ class TriggersMixin(EngineBase):
 
     def _plan_call_ended(self, row: dict[str, Any], cfg: CampaignConfig, now: float, conn: Any,
                          outcome: Outcome, raw: str | None, dialect: str | None,
-                         not_before: float | None = None) -> Change:
+                         not_before: float | None = None, waiting_outcome: Outcome = Outcome.ABANDONED) -> Change:
+        """The end of a call. A predictive client's call that ends while waiting for an
+        operator passes `canceled_by_client` and counts as `waiting_outcome` (abandoned,
+        unless recovery cannot know: then unknown)."""
         state = row["state"]
         if state == S.CALL_IN_PROGRESS and cfg.mode.has_operators:
             change = Change([Step("call_ended", S.AFTER_CALL_WORK)], {"last_outcome": outcome.value},
@@ -203,7 +206,7 @@ class TriggersMixin(EngineBase):
         else:
             result, via = outcome, None
             if state == S.AWAITING_OPERATOR:  # predictive: the client hung up while waiting
-                result, via = Outcome.ABANDONED, S.CANCELED_BY_CLIENT
+                result, via = waiting_outcome, S.CANCELED_BY_CLIENT
             attempts = row["attempts"] - (0 if cfg.policy.counts(result) else 1)
             decision = decisions.after_attempt(
                 cfg.mode, result, cfg.policy, attempts,
