@@ -6,12 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dialstate.engine.base import EngineBase
+from dialstate.engine.base import CONTACT_COLUMNS, EngineBase
 from dialstate.engine.config import validate_dispositions, validate_timers
 from dialstate.engine.decisions import DEFAULT_DISPOSITIONS
-from dialstate.engine.snapshots import Campaign, CampaignStats
+from dialstate.engine.snapshots import Campaign, CampaignStats, Contact
 from dialstate.engine.states import BLACKLISTABLE_NOW, ContactState, DialMode, StateKind
-from dialstate.errors import CampaignNotFound, ConfigurationError
+from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgument
 from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy, validate_timezone
@@ -111,6 +111,36 @@ class CampaignsMixin(EngineBase):
         with db.reading() as conn:
             rows = db.execute(conn, f"SELECT {_CAMPAIGN_COLS} FROM ds_campaign ORDER BY id").fetchall()
         return [_campaign(r) for r in rows]
+
+    def contacts(self, campaign_id: int, state: ContactState | str | None = None, *,
+                 limit: int | None = None, after_id: int = 0) -> list[Contact]:
+        """The campaign's contacts (in one state, when given) by id, for paging:
+        those with an id above `after_id`, at most `limit` of them."""
+        db = self._db
+        where = "campaign_id = ? AND id > ?"
+        params: list[Any] = [campaign_id, after_id]
+        if state is not None:
+            try:
+                state = ContactState(state)
+            except ValueError:
+                raise InvalidArgument(
+                    f"unknown state {state!r}; allowed: {', '.join(s.value for s in ContactState)}"
+                ) from None
+            where += " AND state = ?"
+            params.append(state.value)
+        sql = f"SELECT {', '.join(CONTACT_COLUMNS)} FROM ds_contact WHERE {where} ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with db.reading() as conn:
+            self.get_campaign(campaign_id)
+            rows = db.execute(conn, sql, params).fetchall()
+        out = []
+        for values in rows:
+            row = dict(zip(CONTACT_COLUMNS, values, strict=True))
+            row["data"] = json.loads(row["data"]) if row["data"] else None
+            out.append(Contact.from_row(row))
+        return out
 
     def retry_policy(self, campaign_id: int, version: int | None = None) -> RetryPolicy:
         """The campaign's retry policy (its current version unless `version` is given)."""
