@@ -519,3 +519,17 @@ def test_a_refused_trigger_calls_no_subscriber(engine: Engine) -> None:
     with pytest.raises(InvalidTransition):
         engine.accept(cid)
     assert heard == []
+
+
+def test_a_campaigns_contacts_are_listed_by_id_filtered_by_state_and_paged(engine: Engine) -> None:
+    campaign = engine.create_campaign("listing", default_region="US")
+    ids = engine.add_contacts(campaign.id, ["212 555 0170", "nope", "212 555 0171", "212 555 0172"]).contact_ids
+    assert [c.id for c in engine.contacts(campaign.id)] == ids
+    assert [c.id for c in engine.contacts(campaign.id, "invalid_record")] == [ids[1]]
+    first = engine.contacts(campaign.id, ContactState.READY, limit=2)
+    rest = engine.contacts(campaign.id, ContactState.READY, after_id=first[-1].id)
+    assert [c.id for c in first + rest] == [ids[0], ids[2], ids[3]]
+    with pytest.raises(DialstateError, match="unknown state 'readyy'"):
+        engine.contacts(campaign.id, "readyy")
+    with pytest.raises(CampaignNotFound):
+        engine.contacts(campaign.id + 99)
