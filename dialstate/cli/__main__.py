@@ -1,0 +1,5 @@
+"""`python -m dialstate.cli`: the same as the `dialstate` script."""
+
+from dialstate.cli import main
+
+main()

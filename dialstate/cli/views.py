@@ -1,0 +1,311 @@
+"""The read-only views: campaigns, contacts, one contact's history, statistics, the
+blacklist, the state diagrams. Each prints rich tables, or JSON with `--json`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dialstate.cli.common import DEFAULT_DB, DbOption, JsonOption, console, open_engine, print_json
+from dialstate.cli.db import list_contacts
+from dialstate.engine.snapshots import Campaign, CampaignStats, Contact, HistoryEntry
+from dialstate.engine.states import ContactState, DialMode, StateKind
+from dialstate.outcomes import Outcome, OutcomeGroup
+
+#: The order states are listed in: the lifecycle's order, as the enum declares it.
+STATE_ORDER = {s.value: i for i, s in enumerate(ContactState)}
+
+StateOption = Annotated[ContactState | None, typer.Option(
+    "--state", case_sensitive=False, help="Only contacts in this state.",
+)]
+
+
+# -- campaigns -------------------------------------------------------------------------
+
+def campaigns(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
+    """List the campaigns with their contacts by kind of state."""
+    with open_engine(db) as engine:
+        rows = [(c, engine.campaign_stats(c.id)) for c in engine.campaigns()]
+    if as_json:
+        print_json([{**campaign_json(c), "contacts": dict(s.by_state), "total": s.total} for c, s in rows])
+        return
+    table = Table(title="Campaigns", title_justify="left")
+    for name in ("id", "name", "mode", "status", "contacts", "open", "final", "parked", "created (UTC)"):
+        table.add_column(name, justify="right" if name in ("id", "contacts", "open", "final", "parked") else "left")
+    for campaign, stats in rows:
+        kinds = by_kind(stats.by_state)
+        table.add_row(
+            str(campaign.id), campaign.name, campaign.mode.value, campaign.status, str(stats.total),
+            str(kinds[StateKind.OPEN]), str(kinds[StateKind.FINAL] + kinds[StateKind.PASSING]),
+            str(kinds[StateKind.PARKED]), when(campaign.created_at),
+        )
+    out = console()
+    if rows:
+        out.print(table)
+    else:
+        out.print("no campaigns yet: `dialstate import FILE.csv --new NAME` or `dialstate demo`")
+
+
+def campaign_json(campaign: Campaign) -> dict[str, object]:
+    return {
+        "id": campaign.id, "name": campaign.name, "mode": campaign.mode.value, "status": campaign.status,
+        "timezone": campaign.timezone, "default_region": campaign.default_region,
+        "policy_version": campaign.policy_version, "created_at": campaign.created_at.isoformat(),
+        "settings": dict(campaign.settings),
+    }
+
+
+def by_kind(by_state: Mapping[str, int]) -> dict[StateKind, int]:
+    out = dict.fromkeys(StateKind, 0)
+    for state, count in by_state.items():
+        out[ContactState(state).kind] += count
+    return out
+
+
+# -- contacts ----------------------------------------------------------------------------
+
+def contacts(
+    campaign: Annotated[int, typer.Argument(help="The campaign id.")],
+    state: StateOption = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many (0: all).")] = 50,
+    after: Annotated[int, typer.Option(min=0, help="Start after this contact id (paging).")] = 0,
+    db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
+) -> None:
+    """List a campaign's contacts, optionally in one state."""
+    with open_engine(db) as engine:
+        page, total = list_contacts(engine, campaign, state.value if state else None, limit or None, after)
+    if as_json:
+        print_json([c.to_json() for c in page])
+        return
+    out = console()
+    what = f"in state {state.value}" if state else "in all"
+    if not page:
+        out.print(f"campaign {campaign}: no contacts {what}" + (f" after id {after}" if after else ""))
+        return
+    table = Table(title=f"Campaign {campaign}: contacts {what}", title_justify="left")
+    for name in ("id", "phone", "state", "attempts", "last outcome", "next attempt (UTC)", "priority", "external id"):
+        table.add_column(name, justify="right" if name in ("id", "attempts", "priority") else "left")
+    for c in page:
+        table.add_row(str(c.id), c.phone, c.state.value, str(c.attempts), _text(c.last_outcome),
+                      when(c.next_attempt_at), str(c.priority), c.external_id or "")
+    out.print(table)
+    if len(page) < total:
+        out.print(f"showing {len(page)} of {total}; next page: --after {page[-1].id} (or --limit 0 for all)")
+
+
+# -- one contact ---------------------------------------------------------------------------
+
+def show(
+    contact: Annotated[int, typer.Argument(help="The contact id.")],
+    db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a contact: its snapshot and the timeline of its history."""
+    with open_engine(db) as engine:
+        snapshot = engine.get_contact(contact)
+        entries = engine.history(contact)
+    if as_json:
+        print_json({"contact": snapshot.to_json(), "history": [e.to_json() for e in entries]})
+        return
+    out = console()
+    print_contact(out, snapshot)
+    print_history(out, entries, title=f"History of contact {snapshot.id}")
+
+
+def print_contact(out: Console, c: Contact) -> None:
+    table = Table(title=f"Contact {c.id}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    fields: Sequence[tuple[str, object]] = (
+        ("campaign", c.campaign_id), ("phone", c.phone), ("state", f"{c.state.value} ({c.state.kind.value})"),
+        ("attempts", c.attempts), ("last outcome", _text(c.last_outcome)),
+        ("next attempt (UTC)", when(c.next_attempt_at)), ("operator", c.operator_id or ""),
+        ("call", c.call_id or ""), ("priority", c.priority), ("time zones", ", ".join(c.zones)),
+        ("external id", c.external_id or ""), ("data", dict(c.data) if c.data else ""),
+        ("version", c.version), ("created (UTC)", when(c.created_at)), ("updated (UTC)", when(c.updated_at)),
+    )
+    for name, value in fields:
+        table.add_row(name, str(value))
+    out.print(table)
+
+
+def print_history(out: Console, entries: Iterable[HistoryEntry], *, title: str, call_ids: bool = True,
+                  time_format: str = "%Y-%m-%d %H:%M:%S") -> None:
+    """The timeline of one contact: one row per transition."""
+    table = Table(title=title, title_justify="left")
+    columns = ["#", "at (UTC)", "transition", "trigger", "att.", "outcome (vendor code)", "actor"]
+    if call_ids:
+        columns.append("call")
+    columns.append("note")
+    for name in columns:
+        table.add_column(name, justify="right" if name in ("#", "att.") else "left",
+                         no_wrap=name in ("#", "at (UTC)", "att."))
+    for e in entries:
+        move = e.to_state.value if e.from_state is None else f"{e.from_state.value} → {e.to_state.value}"
+        outcome = _text(e.outcome)
+        if e.raw_code is not None:
+            outcome += f" ({e.dialect} {e.raw_code})"
+        row = [str(e.seq), e.at.strftime(time_format), move, e.trigger, str(e.attempt), outcome, e.actor or ""]
+        if call_ids:
+            row.append(e.call_id or "")
+        row.append(e.note or "")
+        table.add_row(*row)
+    out.print(table)
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+def stats(
+    campaign: Annotated[int, typer.Argument(help="The campaign id.")],
+    db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
+) -> None:
+    """Contacts by state, finished attempts by outcome group and outcome, abandon rate."""
+    with open_engine(db) as engine:
+        info = engine.get_campaign(campaign)
+        numbers = engine.campaign_stats(campaign)
+    if as_json:
+        print_json({"campaign": campaign_json(info), **stats_json(numbers)})
+        return
+    out = console()
+    out.print(f"Campaign {info.id} ({info.name}, {info.mode.value}, {info.status}): {numbers.total} contacts")
+    print_stats(out, numbers)
+
+
+def stats_json(s: CampaignStats) -> dict[str, object]:
+    return {
+        "total": s.total, "by_state": dict(s.by_state), "attempts_by_group": dict(s.attempts_by_group),
+        "attempts_by_outcome": dict(s.attempts_by_outcome), "abandon_rate": s.abandon_rate,
+    }
+
+
+def print_stats(out: Console, s: CampaignStats) -> None:
+    """Contacts by state and attempts by outcome group (with their outcomes)."""
+    states = Table(title="Contacts by state", title_justify="left")
+    for name in ("state", "kind", "contacts", "share"):
+        states.add_column(name, justify="right" if name in ("contacts", "share") else "left")
+    for state, count in sorted(s.by_state.items(), key=lambda kv: STATE_ORDER.get(kv[0], 99)):
+        states.add_row(state, ContactState(state).kind.value, str(count), share(count, s.total))
+    states.add_section()
+    states.add_row("total", "", str(s.total), share(s.total, s.total))
+    out.print(states)
+
+    attempts = Table(title="Finished attempts by outcome group", title_justify="left")
+    for name in ("group", "outcome", "attempts", "share"):
+        attempts.add_column(name, justify="right" if name in ("attempts", "share") else "left")
+    total = sum(s.attempts_by_outcome.values())
+    for group in OutcomeGroup:
+        outcomes = sorted((o, n) for o, n in s.attempts_by_outcome.items() if Outcome(o).group is group)
+        if not outcomes:
+            continue
+        group_total = s.attempts_by_group.get(group.value, 0)
+        attempts.add_row(f"[bold]{group.value}[/bold]", "", f"[bold]{group_total}[/bold]", share(group_total, total))
+        for outcome, count in outcomes:
+            attempts.add_row("", outcome, str(count), share(count, total))
+    attempts.add_section()
+    attempts.add_row("total", "", str(total), share(total, total))
+    out.print(attempts)
+    if s.abandon_rate is not None:
+        out.print(f"Abandon rate (abandoned / answered calls): {s.abandon_rate:.1%}")
+
+
+# -- blacklist --------------------------------------------------------------------------------
+
+blacklist_app = typer.Typer(help="The blacklist of numbers never to call.", no_args_is_help=True)
+RegionOption = Annotated[str | None, typer.Option(
+    "--region", help="Region to read a national number with (e.g. DE).",
+)]
+
+
+@blacklist_app.command("add")
+def blacklist_add(
+    phone: Annotated[str, typer.Argument(help="The number (E.164, or national with --region).")],
+    note: Annotated[str | None, typer.Option(help="Why the number is blacklisted.")] = None,
+    region: RegionOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Blacklist a number: its waiting contacts become blacklisted now, those in a call at its end."""
+    from dialstate.engine.phones import normalize_blacklist_phone
+
+    with open_engine(db) as engine:
+        moved = engine.blacklist_phone(phone, note, region=region, actor="cli")
+    key = normalize_blacklist_phone(phone, region)
+    console().print(f"blacklisted {key}; {moved} contact(s) moved to blacklisted")
+
+
+@blacklist_app.command("remove")
+def blacklist_remove(
+    phone: Annotated[str, typer.Argument(help="The number, as it was blacklisted.")],
+    region: RegionOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Take a number off the blacklist; its blacklisted contacts go back to ready."""
+    from dialstate.engine.phones import normalize_blacklist_phone
+
+    key = normalize_blacklist_phone(phone, region)
+    with open_engine(db) as engine:
+        listed = any(number == key for number, _ in engine.blacklist())
+        moved = engine.unblacklist_phone(phone, region=region, actor="cli")
+    if not listed:
+        console().print(f"{key} was not on the blacklist; nothing changed")
+        return
+    console().print(f"removed {key} from the blacklist; {moved} contact(s) back to ready")
+
+
+@blacklist_app.command("list")
+def blacklist_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
+    """List the blacklisted numbers."""
+    with open_engine(db) as engine:
+        entries = engine.blacklist()
+    if as_json:
+        print_json([{"phone": phone, "note": note} for phone, note in entries])
+        return
+    out = console()
+    if not entries:
+        out.print("the blacklist is empty")
+        return
+    table = Table(title=f"Blacklist ({len(entries)})", title_justify="left")
+    table.add_column("phone")
+    table.add_column("note")
+    for phone, note in entries:
+        table.add_row(phone, note or "")
+    out.print(table)
+
+
+# -- diagrams -----------------------------------------------------------------------------------
+
+class DiagramFormat(str, Enum):
+    MERMAID = "mermaid"
+    DOT = "dot"
+
+
+def diagram(
+    mode: Annotated[DialMode, typer.Option(case_sensitive=False, help="The dial mode to draw.")] = DialMode.PREVIEW,
+    format: Annotated[DiagramFormat, typer.Option(
+        "--format", case_sensitive=False, help="mermaid (stateDiagram-v2) or dot (Graphviz).")] = DiagramFormat.MERMAID,
+) -> None:
+    """Print the contact state machine of a dial mode, generated from the transition table."""
+    from dialstate.engine.diagram import dot, mermaid
+
+    typer.echo((mermaid if format is DiagramFormat.MERMAID else dot)(mode), nl=False)
+
+
+# -- formatting helpers ----------------------------------------------------------------------------
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
