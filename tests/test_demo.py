@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from dialstate import DialMode, Engine, StateKind
+from dialstate import Contact, DialMode, Engine, StateKind
 from dialstate.cli import app
 from dialstate.engine.states import ContactState
 from dialstate.sim import DemoResult, DemoSettings, run_demo
@@ -87,10 +87,8 @@ def test_every_vendor_code_the_switch_sends_means_what_it_intends() -> None:
     check_codes()
 
 
-def _contacts(engine: Engine, campaign_id: int) -> list:
-    from dialstate.cli.db import list_contacts
-
-    return list_contacts(engine, campaign_id, None, None)[0]
+def _contacts(engine: Engine, campaign_id: int) -> list[Contact]:
+    return engine.contacts(campaign_id)
 
 
 # -- the command ------------------------------------------------------------------------------------

@@ -1,15 +1,10 @@
-"""`dialstate db upgrade|current`, and the read queries the views need that the
-engine's API does not offer (listing a campaign's contacts)."""
+"""`dialstate db upgrade|current`, and the page of contacts the `contacts` view shows."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 import typer
 
 from dialstate.cli.common import DbOption, JsonOption, console, print_json
-from dialstate.engine.base import CONTACT_COLUMNS
 from dialstate.engine.engine import Engine
 from dialstate.engine.snapshots import Contact
 from dialstate.engine.sql import Database
@@ -55,26 +50,10 @@ def current(db: DbOption = "sqlite:///dialstate.db", as_json: JsonOption = False
 
 def list_contacts(engine: Engine, campaign_id: int, state: str | None, limit: int | None,
                   after: int = 0) -> tuple[list[Contact], int]:
-    """A page of the campaign's contacts in id order (from after `after`), and how many
-    match in all."""
-    engine.get_campaign(campaign_id)  # CampaignNotFound when it does not exist
-    database = engine.database
-    where = "campaign_id = ?"
-    params: list[Any] = [campaign_id]
-    if state is not None:
-        where += " AND state = ?"
-        params.append(state)
-    with database.reading() as conn:
-        total = int(database.execute(conn, f"SELECT COUNT(*) FROM ds_contact WHERE {where}", params).fetchone()[0])
-        sql = f"SELECT {', '.join(CONTACT_COLUMNS)} FROM ds_contact WHERE {where} AND id > ? ORDER BY id"
-        page_params: list[Any] = [*params, after]
-        if limit is not None:
-            sql += " LIMIT ?"
-            page_params.append(limit)
-        rows = database.execute(conn, sql, page_params).fetchall()
-    contacts = []
-    for row in rows:
-        values = dict(zip(CONTACT_COLUMNS, row, strict=True))
-        values["data"] = json.loads(values["data"]) if values["data"] else None
-        contacts.append(Contact.from_row(values))
-    return contacts, total
+    """A page of the campaign's contacts in id order (after id `after`), and how many
+    match in all (counted only when the page is full)."""
+    page = engine.contacts(campaign_id, state, limit=limit, after_id=after)
+    if limit is None or len(page) < limit:
+        return page, len(page)  # the last page: nothing follows it
+    by_state = engine.campaign_stats(campaign_id).by_state
+    return page, by_state.get(state, 0) if state is not None else sum(by_state.values())

@@ -279,7 +279,7 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, worke
         return
     count = workers if workers is not None else min(os.cpu_count() or 1, 8)
     context = _fork_context()
-    if count < 1 or context is None:
+    if count < 2 or context is None:
         for chunk in chunks:
             yield start, chunk, prepare_batch(chunk, settings, start)
             start += len(chunk)
