@@ -301,10 +301,10 @@ class CampaignsMixin(EngineBase):
         conflict = "ON CONFLICT (phone) DO NOTHING"
         db.execute(conn, f"INSERT INTO ds_blacklist (phone, note, created_at) VALUES (?, ?, ?) {conflict}",
                    (phone, note, now))
-        where: str = "phone_key = ?"
+        where: str = _BY_NUMBER
         params: tuple[Any, ...] = (phone,)
         if exclude is not None:
-            where, params = "phone_key = ? AND id <> ?", (phone, exclude)
+            where, params = _BY_NUMBER + " AND id <> ?", (phone, exclude)
         return self._bulk_move(conn, where, params, tuple(s.value for s in BLACKLISTABLE_NOW),
                                S.BLACKLISTED, "blacklist", now, actor, note)
 
@@ -317,7 +317,7 @@ class CampaignsMixin(EngineBase):
         now = self.now().timestamp()
         with db.transaction() as conn:
             db.execute(conn, "DELETE FROM ds_blacklist WHERE phone = ?", (key,))
-            moved = self._bulk_move(conn, "phone_key = ?", (key,), (S.BLACKLISTED.value,), S.READY,
+            moved = self._bulk_move(conn, _BY_NUMBER, (key,), (S.BLACKLISTED.value,), S.READY,
                                     "unblacklist", now, actor, "number taken off the blacklist")
         self._notify_many(moved)
         return len(moved)
@@ -329,6 +329,10 @@ class CampaignsMixin(EngineBase):
             rows = db.execute(conn, "SELECT phone, note FROM ds_blacklist ORDER BY phone").fetchall()
         return [(r[0], r[1]) for r in rows]
 
+
+#: A number's contacts in every campaign, found through the (campaign_id, phone_key)
+#: unique index one campaign at a time (campaigns are few; contacts are many).
+_BY_NUMBER = "campaign_id IN (SELECT id FROM ds_campaign) AND phone_key = ?"
 
 _CAMPAIGN_COLS = (
     "id, name, mode, status, timezone, default_region, policy_version, created_at, calling_window,"

@@ -94,7 +94,11 @@ class ContactRow(SQLModel, table=True):
             sqlite_where=sa.text("state = 'ready'"),
             postgresql_where=sa.text("state = 'ready'"),
         ),
-        sa.Index("ix_ds_contact_phone_key", "phone_key"),
+        # The scheduler's work list: only contacts waiting for a time are in it.
+        sa.Index(
+            "ix_ds_contact_due_at", "due_at",
+            sqlite_where=sa.text("due_at IS NOT NULL"), postgresql_where=sa.text("due_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -106,7 +110,7 @@ class ContactRow(SQLModel, table=True):
     seq: int = 1
     attempts: int = 0
     next_attempt_at: datetime | None = _time()
-    due_at: datetime | None = _time(index=True)
+    due_at: datetime | None = _time()
     operator_id: str | None = None
     callback_operator_id: str | None = None
     personal_until: datetime | None = _time()

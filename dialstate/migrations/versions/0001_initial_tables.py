@@ -107,8 +107,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("campaign_id", "phone_key", name="uq_ds_contact_phone"),
     )
-    op.create_index("ix_ds_contact_due_at", "ds_contact", ["due_at"])
-    op.create_index("ix_ds_contact_phone_key", "ds_contact", ["phone_key"])
+    op.create_index(
+        "ix_ds_contact_due_at", "ds_contact", ["due_at"],
+        sqlite_where=sa.text("due_at IS NOT NULL"),
+        postgresql_where=sa.text("due_at IS NOT NULL"),
+    )
     op.create_index(
         "ix_ds_contact_claim", "ds_contact",
         ["campaign_id", sa.text("priority DESC"), "ready_since", "id"],
