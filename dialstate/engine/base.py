@@ -290,10 +290,13 @@ class EngineBase:
         db = self._db
         now = self.now().timestamp()
         notify_also: list[tuple[int, int]] = []
-        with db.transaction() as conn:
+        # db.transaction() spelled out: this is the per-transition hot path.
+        conn = db.begin()
+        try:
             if idempotency_key is not None:
                 done = self._idempotent_reply(conn, idempotency_key, contact_id, trigger)
                 if done is not None:
+                    conn.commit()
                     return done
             row = self._fetch(conn, contact_id)
             cfg = self._config(conn, row["campaign_id"], row["policy_version"])
@@ -319,6 +322,10 @@ class EngineBase:
                     " VALUES (?, ?, ?, ?, ?)",
                     (idempotency_key, contact_id, trigger, json.dumps(contact.to_json()), now),
                 )
+        except BaseException:
+            db.rollback(conn)
+            raise
+        conn.commit()
         self._notify(contact, new["_entries"])
         if notify_also:
             self._notify_many(notify_also, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from dialstate.engine.decisions import DEFAULT_DISPOSITIONS, Meaning
@@ -57,22 +58,28 @@ class CampaignConfig:
     def due_at(self, state: str, now: float, next_attempt_at: float | None,
                personal_until: float | None) -> float | None:
         """When the scheduler must next look at a contact that just entered `state`."""
-        t = self.timers
         if state == "retry_scheduled":
             return next_attempt_at
         if state == "ready":
             return personal_until
-        seconds = {
+        seconds = self._timeouts.get(state)
+        return None if seconds is None else now + seconds
+
+    @cached_property
+    def _timeouts(self) -> dict[str, float]:
+        """How long a contact may stay in each timed state."""
+        t = self.timers
+        out = {
             "before_call_work": t["before_call_work_seconds"],
             "after_call_work": t["after_call_work_seconds"],
             "operator_assigned": t["assign_timeout_seconds"],
             "dialing": t["dial_timeout_seconds"],
             "call_in_progress": t["max_call_seconds"],
-        }.get(state)
-        if state == "awaiting_operator" and self.mode is DialMode.PREDICTIVE:
+        }
+        if self.mode is DialMode.PREDICTIVE:
             # The client is on the line; in the operator-first modes no call exists yet.
-            seconds = t["operator_wait_seconds"]
-        return None if seconds is None else now + seconds
+            out["awaiting_operator"] = t["operator_wait_seconds"]
+        return out
 
 
 def validate_timers(values: Mapping[str, Any]) -> dict[str, float]:

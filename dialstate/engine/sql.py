@@ -135,6 +135,20 @@ class Database:
             out = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
         return out
 
+    def begin(self) -> Any:
+        """Open a write transaction on this thread's connection and return it."""
+        conn = self.connection()
+        if not self.is_pg:
+            conn.execute("BEGIN IMMEDIATE")
+        return conn
+
+    @staticmethod
+    def rollback(conn: Any) -> None:
+        try:
+            conn.rollback()
+        except Exception:  # a dead connection: the error that killed it is the one to raise
+            pass
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """One write transaction on this thread's connection; yields the connection.
@@ -143,16 +157,11 @@ class Database:
         never fails to upgrade; PostgreSQL opens its transaction on the first
         statement and relies on row guards and SKIP LOCKED.
         """
-        conn = self.connection()
-        if not self.is_pg:
-            conn.execute("BEGIN IMMEDIATE")
+        conn = self.begin()
         try:
             yield conn
         except BaseException:
-            try:
-                conn.rollback()
-            except Exception:  # a dead connection: the error that killed it is the one to raise
-                pass
+            self.rollback(conn)
             raise
         else:
             conn.commit()
@@ -168,7 +177,9 @@ class Database:
                 conn.rollback()
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
-        return conn.execute(self.q(sql), params)
+        if self.is_pg:
+            sql = self.q(sql)
+        return conn.execute(sql, params)
 
     def executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run `sql` once per row; returns the rows affected in all."""
