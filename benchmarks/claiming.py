@@ -20,7 +20,6 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from dialstate import CallingWindow, DialMode, Engine  # noqa: E402
+from dialstate.testing import scratch_pg_database  # noqa: E402
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 WINDOW = CallingWindow("09:00", "21:00")
@@ -59,19 +59,8 @@ def database(pg: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'claiming.db'}"
         return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(pg)
-    conninfo = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"dialstate_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg_database(pg, prefix="dialstate_bench") as url:
+        yield url
 
 
 def claim_round(engine: Engine, campaign_id: int, batch: int) -> tuple[float, int]:

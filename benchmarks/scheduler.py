@@ -29,8 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
 
 from dialstate import DialMode, Engine, Outcome, RetryPolicy, TransitionEvent  # noqa: E402
 from dialstate.scheduler import Scheduler  # noqa: E402
+from dialstate.testing import scratch_pg_database  # noqa: E402
 
 
 def phones(n: int) -> list[str]:
@@ -217,23 +217,6 @@ def lateness(url: str, label: str, rate: float, seconds: float, delay: float, sw
           f"   max {late[-1] * 1000:6.1f} ms   min {late[0] * 1000:5.1f} ms   (target p99 < 500 ms)")
 
 
-@contextmanager
-def scratch_pg_database(url: str) -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    conninfo = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"dialstate_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # -- main ----------------------------------------------------------------------------
 
 
@@ -265,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if args.pg:
             def on_pg() -> None:
-                with scratch_pg_database(args.pg) as url:
+                with scratch_pg_database(args.pg, prefix="dialstate_bench") as url:
                     lateness(url, "PostgreSQL", args.rate, args.seconds, args.delay, args.sweep)
 
             runs.append(("PostgreSQL", on_pg))

@@ -8,7 +8,6 @@ reason when no server answers, and fail instead when `DIALSTATE_REQUIRE_PG=1`.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -60,22 +59,18 @@ def _pg_unavailable(reason: str) -> None:
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    base = make_url(_pg_admin_url())
-    conninfo = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    from dialstate.testing import scratch_pg_database
+
     try:
-        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
-    except Exception as exc:  # no server: skip (or fail when required)
-        _pg_unavailable(f"no server answers at {base.render_as_string(hide_password=True)} ({exc})")
-    name = f"dialstate_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        database = scratch_pg_database(_pg_admin_url(), prefix="dialstate_test", connect_timeout=3)
+        url = database.__enter__()
+    except psycopg.OperationalError as exc:  # no server: skip (or fail when required)
+        _pg_unavailable(f"no server answers at {_pg_admin_url()} ({exc})")
     try:
-        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(conninfo, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        database.__exit__(None, None, None)
 
 
 def _truncate_pg(url: str) -> None:
