@@ -1,0 +1,5 @@
+"""`python -m dialstate`: the command line."""
+
+from dialstate.cli import main
+
+main()
