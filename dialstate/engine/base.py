@@ -44,10 +44,13 @@ CONTACT_COLUMNS = (
 )
 _SELECT_CONTACT = (
     "SELECT " + ", ".join(f"c.{c}" for c in CONTACT_COLUMNS)
-    + ", k.status, k.policy_version FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id"
-    " WHERE c.id = ?"
+    + ", k.status, k.policy_version,"
+    " EXISTS (SELECT 1 FROM ds_blacklist b WHERE b.phone = c.phone_key) AS blacklisted"
+    " FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id WHERE c.id = ?"
 )
-_ROW_KEYS = (*CONTACT_COLUMNS, "campaign_status", "policy_version")
+#: The keys of a row read by `_SELECT_CONTACT`: the contact's columns, its campaign's
+#: status and policy version, and whether its number is on the blacklist now.
+_ROW_KEYS = (*CONTACT_COLUMNS, "campaign_status", "policy_version", "blacklisted")
 HISTORY_COLUMNS = (
     "contact_id", "seq", "from_state", "to_state", "trigger", "at", "actor", "attempt",
     "call_id", "outcome", "raw_code", "dialect", "policy_version", "note",

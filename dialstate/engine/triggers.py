@@ -278,6 +278,8 @@ class TriggersMixin(EngineBase):
         return change
 
     def _is_blacklisted(self, conn: Any, row: dict[str, Any]) -> bool:
+        if "blacklisted" in row:  # read with the row, under the same transaction
+            return bool(row["blacklisted"])
         key = row.get("phone_key")
         if not key:
             return False
