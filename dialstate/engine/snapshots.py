@@ -25,6 +25,21 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def _to_json(snapshot: Any) -> dict[str, Any]:
+    """A snapshot's fields as JSON-safe values: ISO times, enum values, plain containers."""
+    out: dict[str, Any] = {}
+    for name in snapshot.__slots__:
+        value = getattr(snapshot, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, (ContactState, Outcome)):
+            value = value.value
+        else:
+            value = _thaw(value)
+        out[name] = value
+    return out
+
+
 def _thaw(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _thaw(v) for k, v in value.items()}
@@ -88,17 +103,7 @@ class Contact:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (for `--json` output and idempotent replies)."""
-        out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, (ContactState, Outcome)):
-                value = value.value
-            else:
-                value = _thaw(value)
-            out[name] = value
-        return out
+        return _to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Contact:
@@ -133,15 +138,8 @@ class HistoryEntry:
     contact_id: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, (ContactState, Outcome)):
-                value = value.value
-            out[name] = value
-        return out
+        """A JSON-safe dict."""
+        return _to_json(self)
 
 
 @dataclass(frozen=True, slots=True)

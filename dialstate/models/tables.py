@@ -23,6 +23,13 @@ def _time(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column_kwargs={}, sa_type=UtcEpoch, nullable=nullable, index=index)
 
 
+def _ready_index(name: str, *lead: str) -> sa.Index:
+    """An index of `ready` contacts in claim order (priority, then readiness) after `lead`."""
+    where = sa.text("state = 'ready'")
+    return sa.Index(name, *lead, sa.text("priority DESC"), "ready_since", "id",
+                    sqlite_where=where, postgresql_where=where)
+
+
 class CampaignRow(SQLModel, table=True):
     __tablename__ = "ds_campaign"
 
@@ -73,27 +80,10 @@ class ContactRow(SQLModel, table=True):
         # One valid number once per campaign; invalid numbers have phone_key NULL.
         sa.UniqueConstraint("campaign_id", "phone_key", name="uq_ds_contact_phone"),
         # Claiming: ready contacts of a campaign by priority, then readiness.
-        # Partial: only entering or leaving `ready` touches it, not every transition.
-        sa.Index(
-            "ix_ds_contact_claim",
-            "campaign_id",
-            sa.text("priority DESC"),
-            "ready_since",
-            "id",
-            sqlite_where=sa.text("state = 'ready'"),
-            postgresql_where=sa.text("state = 'ready'"),
-        ),
+        # Partial: only entering or leaving `ready` touches them, not every transition.
+        _ready_index("ix_ds_contact_claim", "campaign_id"),
         # Claiming under a calling window: the first contacts of each open zone set.
-        sa.Index(
-            "ix_ds_contact_zone_claim",
-            "campaign_id",
-            "zone_key",
-            sa.text("priority DESC"),
-            "ready_since",
-            "id",
-            sqlite_where=sa.text("state = 'ready'"),
-            postgresql_where=sa.text("state = 'ready'"),
-        ),
+        _ready_index("ix_ds_contact_zone_claim", "campaign_id", "zone_key"),
         # The scheduler's work list: only contacts waiting for a time are in it.
         sa.Index(
             "ix_ds_contact_due_at", "due_at",
