@@ -46,6 +46,12 @@ AHEAD_PER_WORKER = 2
 #: become a `ready` contact; `result` is `invalid_record`, `blacklisted` or `duplicate`.
 RejectHook = Callable[[int, object, str, str], Any]
 
+_INSERT_READY_HISTORY = (
+    "INSERT INTO ds_history (contact_id, seq, from_state, to_state, trigger, at, actor, attempt,"
+    " call_id, outcome, raw_code, dialect, policy_version, note)"
+    " SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL"
+    " FROM ds_contact WHERE id BETWEEN ? AND ? AND campaign_id = ? AND state = 'ready'"
+)
 _INSERT_CONTACT = (
     "INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,"
     " priority, timezone, zone_key, external_id, data, ready_since, created_at, updated_at)"
@@ -423,10 +429,11 @@ class ImportMixin(EngineBase):
                     cid, campaign_id, p.phone, p.phone_key, state, p.priority, p.timezone,
                     p.zone_key, p.external_id, p.data, now if state == ready else None, now, now,
                 ))
-                history_rows.append((
-                    cid, 1, None, state, "add", now, actor, 0, None, None, None, None,
-                    policy_version, note,
-                ))
+                if note is not None:  # the ready ones get theirs set-wise, below
+                    history_rows.append((
+                        cid, 1, None, state, "add", now, actor, 0, None, None, None, None,
+                        policy_version, note,
+                    ))
                 if p.zone_key not in zone_keys:
                     zone_keys.add(p.zone_key)
                     self._add_zone_key(conn, campaign_id, p.zone_key)
@@ -434,7 +441,11 @@ class ImportMixin(EngineBase):
             # pages (ids stay in input order).
             contact_rows.sort(key=_by_phone_key)
             db.executemany(conn, _INSERT_CONTACT, contact_rows)
-            db.executemany(conn, INSERT_HISTORY, history_rows)
+            # The first entry of every ready contact, written by the database from the
+            # rows just inserted (ids this import allocated; its campaign is locked).
+            db.execute(conn, _INSERT_READY_HISTORY, (actor, policy_version, min(new_ids), max(new_ids), campaign_id))
+            if history_rows:
+                db.executemany(conn, INSERT_HISTORY, history_rows)
             added += len(keep)
             ids.extend(new_ids)
         return ImportReport(added, invalid, blacklisted, duplicates, ids)
