@@ -429,3 +429,17 @@ def test_an_agentless_campaign_has_no_abandon_rate(engine: Engine) -> None:
     stats = engine.campaign_stats(engine.get_contact(cid).campaign_id)
     assert dict(stats.attempts_by_outcome) == {"completed": 1}
     assert stats.abandon_rate is None
+
+
+@pytest.mark.parametrize("code", ["Lose-race", "LOSE_RACE", "lose race"])
+def test_a_lose_race_code_given_without_a_dialect_is_refused_as_an_operator_leg(
+    sqlite_engine: Engine, code: str
+) -> None:
+    from dialstate.outcomes import OperatorLegCode
+
+    campaign = sqlite_engine.create_campaign("leg", mode="agentless", default_region="US")
+    cid = sqlite_engine.add_contacts(campaign.id, ["212 555 0190"]).contact_ids[0]
+    before = sqlite_engine.dial(cid)
+    with pytest.raises(OperatorLegCode, match="operator's leg"):
+        sqlite_engine.call_ended(cid, code)
+    assert sqlite_engine.get_contact(cid) == before

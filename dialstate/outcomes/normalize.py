@@ -115,9 +115,18 @@ def _as_outcome(code: object) -> Outcome:
     if isinstance(code, Outcome):
         return code
     if isinstance(code, str):
-        hit = _OUTCOMES_BY_TEXT.get(code.strip().lower())
+        key = code.strip().lower()
+        hit = _OUTCOMES_BY_TEXT.get(key)
         if hit is not None:
             return hit
+        # A leg code given without its dialect (say "Lose-race") gets the same clear
+        # refusal as with it, not a generic "not an outcome".
+        words = key.replace("-", " ").replace("_", " ")
+        for spelling in (key, words):  # the exact spelling first: it names the dialect best
+            for spec in _REGISTRY.values():
+                reason = spec.leg_codes.get(spelling)
+                if reason is not None:
+                    raise OperatorLegCode(code, spec.name, reason)
     raise UnknownOutcome(
         code,
         None,
