@@ -592,3 +592,17 @@ def test_update_phone_to_a_number_another_contact_of_the_campaign_has_is_refused
         engine.update_phone(invalid, NUMBER)
     assert str(taken) in str(info.value)
     assert frozen(engine, invalid) == before
+
+
+def test_a_predictive_client_waiting_for_an_operator_keeps_the_call_and_is_blacklisted_at_its_end(
+    engine: Engine,
+) -> None:
+    campaign = engine.create_campaign("predictive bl", mode="predictive", default_region="US")
+    waiting = engine.add_contacts(campaign.id, ["212 555 0191"]).contact_ids[0]
+    engine.dial(waiting)
+    engine.answered(waiting)
+    assert engine.blacklist_phone("+12125550191") == 0
+    assert engine.get_contact(waiting).state == "awaiting_operator"
+    after = engine.call_ended(waiting, "completed")
+    assert after.state == "blacklisted"
+    assert [e.to_state.value for e in engine.history(waiting)[-2:]] == ["canceled_by_client", "blacklisted"]

@@ -301,10 +301,12 @@ class CampaignsMixin(EngineBase):
         conflict = "ON CONFLICT (phone) DO NOTHING"
         db.execute(conn, f"INSERT INTO ds_blacklist (phone, note, created_at) VALUES (?, ?, ?) {conflict}",
                    (phone, note, now))
-        where: str = _BY_NUMBER
+        # A predictive client waiting for an operator is on a live call: like every
+        # contact in a call it keeps it, and becomes blacklisted when the call ends.
+        where: str = _BY_NUMBER + _NOT_ON_A_PREDICTIVE_CALL
         params: tuple[Any, ...] = (phone,)
         if exclude is not None:
-            where, params = _BY_NUMBER + " AND id <> ?", (phone, exclude)
+            where, params = where + " AND id <> ?", (phone, exclude)
         return self._bulk_move(conn, where, params, tuple(s.value for s in BLACKLISTABLE_NOW),
                                S.BLACKLISTED, "blacklist", now, actor, note)
 
@@ -333,6 +335,11 @@ class CampaignsMixin(EngineBase):
 #: A number's contacts in every campaign, found through the (campaign_id, phone_key)
 #: unique index one campaign at a time (campaigns are few; contacts are many).
 _BY_NUMBER = "campaign_id IN (SELECT id FROM ds_campaign) AND phone_key = ?"
+
+_NOT_ON_A_PREDICTIVE_CALL = (
+    " AND NOT (state = 'awaiting_operator'"
+    " AND campaign_id IN (SELECT id FROM ds_campaign WHERE mode = 'predictive'))"
+)
 
 _CAMPAIGN_COLS = (
     "id, name, mode, status, timezone, default_region, policy_version, created_at, calling_window,"
