@@ -50,7 +50,7 @@ _INSERT_READY_HISTORY = (
     "INSERT INTO ds_history (contact_id, seq, from_state, to_state, trigger, at, actor, attempt,"
     " call_id, outcome, raw_code, dialect, policy_version, note)"
     " SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL"
-    " FROM ds_contact WHERE id BETWEEN ? AND ? AND campaign_id = ? AND state = 'ready'"
+    " FROM ds_contact WHERE id IN ({})"
 )
 _INSERT_CONTACT = (
     "INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,"
@@ -414,6 +414,7 @@ class ImportMixin(EngineBase):
                 new_ids = list(range(next_id, next_id + len(keep)))
                 next_id += len(keep)
             contact_rows, history_rows = [], []
+            ready_ids: list[int] = []
             for cid, (offset, p) in zip(new_ids, keep, strict=True):
                 if p.reason is not None:
                     state, note = invalid_state, p.reason
@@ -429,7 +430,9 @@ class ImportMixin(EngineBase):
                     cid, campaign_id, p.phone, p.phone_key, state, p.priority, p.timezone,
                     p.zone_key, p.external_id, p.data, now if state == ready else None, now, now,
                 ))
-                if note is not None:  # the ready ones get theirs set-wise, below
+                if note is None:
+                    ready_ids.append(cid)
+                else:  # the ready ones get their first entry set-wise, below
                     history_rows.append((
                         cid, 1, None, state, "add", now, actor, 0, None, None, None, None,
                         policy_version, note,
@@ -442,8 +445,10 @@ class ImportMixin(EngineBase):
             contact_rows.sort(key=_by_phone_key)
             db.executemany(conn, _INSERT_CONTACT, contact_rows)
             # The first entry of every ready contact, written by the database from the
-            # rows just inserted (ids this import allocated; its campaign is locked).
-            db.execute(conn, _INSERT_READY_HISTORY, (actor, policy_version, min(new_ids), max(new_ids), campaign_id))
+            # rows just inserted (looked up by primary key).
+            if ready_ids:
+                db.execute(conn, _INSERT_READY_HISTORY.format(db.placeholders(len(ready_ids))),
+                           (actor, policy_version, *ready_ids))
             if history_rows:
                 db.executemany(conn, INSERT_HISTORY, history_rows)
             added += len(keep)
