@@ -62,7 +62,7 @@ class TimersMixin(TriggersMixin):
         """The earliest due time of any contact (None when nothing waits for a time)."""
         db = self._db
         with db.reading() as conn:
-            row = db.execute(conn, "SELECT MIN(due_at) FROM ds_contact").fetchone()
+            row = db.execute(conn, "SELECT MIN(due_at) FROM ds_contact WHERE due_at IS NOT NULL").fetchone()
         return from_epoch(row[0]) if row and row[0] is not None else None
 
     def due_count(self) -> int:
