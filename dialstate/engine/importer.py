@@ -22,7 +22,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
-from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberType, number_type, region_code_for_country_code
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberType, region_code_for_country_code
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, is_number_type_geographical
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_geographical_number, time_zones_for_number
 
@@ -196,10 +196,95 @@ def _read_international(text: str) -> tuple[str, Any, int] | None:
         if pattern.match(national):
             return None
     number = PhoneNumber(country_code=country, national_number=int(national))
-    ntype = number_type(number)
+    ntype = _number_type(country, national)
     if ntype == PhoneNumberType.UNKNOWN:  # invalid: the reference path words the reason
         return None
     return compact, number, ntype
+
+
+# -- phonenumbers' number_type, with its patterns compiled once ---------------------------
+# `phonenumbers.number_type` walks up to a dozen number descriptions per number through
+# several calls each (a regex-cache lookup per pattern): most of an import's CPU. The
+# same walk, in the same order, over precompiled patterns gives the same answers
+# (tests/test_cli.py compares the fast reading with `parse_phone` for every region).
+
+_Matcher = tuple[frozenset[int] | None, "re.Pattern[str] | None"] | None
+_TYPED_DESCS = (
+    (PhoneNumberType.PREMIUM_RATE, "premium_rate"), (PhoneNumberType.TOLL_FREE, "toll_free"),
+    (PhoneNumberType.SHARED_COST, "shared_cost"), (PhoneNumberType.VOIP, "voip"),
+    (PhoneNumberType.PERSONAL_NUMBER, "personal_number"), (PhoneNumberType.PAGER, "pager"),
+    (PhoneNumberType.UAN, "uan"), (PhoneNumberType.VOICEMAIL, "voicemail"),
+)
+_type_tables: dict[int, Any] = {}
+_leading: dict[str, re.Pattern[str]] = {}
+
+
+def _matcher(desc: Any) -> _Matcher:
+    if desc is None:
+        return None
+    pattern = desc.national_number_pattern
+    lengths = frozenset(desc.possible_length) if desc.possible_length else None
+    return lengths, (re.compile(pattern) if pattern else None)
+
+
+def _matches(national: str, matcher: _Matcher) -> bool:
+    if matcher is None:
+        return False
+    lengths, pattern = matcher
+    if lengths is not None and len(national) not in lengths:
+        return False
+    return pattern is not None and pattern.fullmatch(national) is not None
+
+
+def _type_in(national: str, metadata: Any) -> int:
+    """`phonenumbers`' `_number_type_helper`, over the compiled table of `metadata`."""
+    table = _type_tables.get(id(metadata))
+    if table is None:
+        table = _type_tables[id(metadata)] = (
+            metadata, _matcher(metadata.general_desc),
+            tuple((t, _matcher(getattr(metadata, name))) for t, name in _TYPED_DESCS),
+            _matcher(metadata.fixed_line), _matcher(metadata.mobile),
+            bool(metadata.same_mobile_and_fixed_line_pattern),
+        )
+    _, general, typed, fixed, mobile, same = table
+    if not _matches(national, general):
+        return PhoneNumberType.UNKNOWN
+    for ntype, matcher in typed:
+        if _matches(national, matcher):
+            return ntype
+    if _matches(national, fixed):
+        both = same or _matches(national, mobile)
+        return PhoneNumberType.FIXED_LINE_OR_MOBILE if both else PhoneNumberType.FIXED_LINE
+    if not same and _matches(national, mobile):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
+
+
+def _number_type(country: int, national: str) -> int:
+    """`phonenumbers.number_type` for a number without an Italian leading zero."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country)
+    if not regions:
+        return PhoneNumberType.UNKNOWN
+    region = regions[0] if len(regions) == 1 else None
+    if region is None:  # several regions share the code (+1, +7 ...): the first that fits
+        for candidate in regions:
+            metadata = PhoneMetadata.metadata_for_region(candidate.upper(), None)
+            if metadata is None:
+                continue
+            if metadata.leading_digits is not None:
+                lead = _leading.get(metadata.leading_digits)
+                if lead is None:
+                    lead = _leading[metadata.leading_digits] = re.compile(metadata.leading_digits)
+                if lead.match(national):
+                    region = candidate
+                    break
+            elif _type_in(national, metadata) != PhoneNumberType.UNKNOWN:
+                region = candidate
+                break
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region)
+    if metadata is None:
+        return PhoneNumberType.UNKNOWN
+    return _type_in(national, metadata)
 
 
 def _read_national(text: str, region: str | None) -> tuple[str, Any, int] | None:
