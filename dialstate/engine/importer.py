@@ -281,7 +281,7 @@ def _number_type(country: int, national: str) -> int:
             elif _type_in(national, metadata) != PhoneNumberType.UNKNOWN:
                 region = candidate
                 break
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region)  # type: ignore[arg-type]  # None is fine, as in number_type
     if metadata is None:
         return PhoneNumberType.UNKNOWN
     return _type_in(national, metadata)
