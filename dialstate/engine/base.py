@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from dialstate.engine.config import CampaignConfig
+from dialstate.engine.config import TIMER_DEFAULTS, CampaignConfig
 from dialstate.engine.machine import build_all, machine_for
 from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent
 from dialstate.engine.sql import Database
@@ -51,6 +51,11 @@ _SELECT_CONTACT = (
 #: The keys of a row read by `_SELECT_CONTACT`: the contact's columns, its campaign's
 #: status and policy version, and whether its number is on the blacklist now.
 _ROW_KEYS = (*CONTACT_COLUMNS, "campaign_status", "policy_version", "blacklisted")
+CAMPAIGN_COLUMNS = (
+    "id", "name", "mode", "status", "timezone", "default_region", "policy_version", "created_at",
+    "calling_window", "dispositions", "default_disposition", *TIMER_DEFAULTS,
+)
+_SELECT_CAMPAIGN = f"SELECT {', '.join(CAMPAIGN_COLUMNS)} FROM ds_campaign"
 HISTORY_COLUMNS = (
     "contact_id", "seq", "from_state", "to_state", "trigger", "at", "actor", "attempt",
     "call_id", "outcome", "raw_code", "dialect", "policy_version", "note",
@@ -68,6 +73,11 @@ class Step:
     trigger: str
     to_state: str
     note: str | None = None
+
+
+def join_notes(*notes: str | None) -> str | None:
+    """History notes joined into one ("; "), or None when there are none."""
+    return "; ".join(n for n in notes if n) or None
 
 
 @dataclass
@@ -100,6 +110,8 @@ class EngineBase:
         self._policies: dict[tuple[int, int], RetryPolicy] = {}
         self._cfg_lock = threading.Lock()
         self._rng = random.Random()
+        #: (calling window, zone set) -> (open?, since, until): see ClaimsMixin._open_zone_keys.
+        self._open_windows: dict[Any, tuple[bool, datetime, datetime]] = {}
         self._prepare_schema()
 
     # Provided by the engine's other parts (declared here so each part type-checks).
@@ -195,25 +207,29 @@ class EngineBase:
         key = (campaign_id, policy_version)
         cfg = self._configs.get(key)
         if cfg is None:
-            db = self._db
-            cols = (
-                "id, mode, timezone, default_region, calling_window, dispositions, default_disposition,"
-                " policy_version, before_call_work_seconds, after_call_work_seconds,"
-                " assign_timeout_seconds, dial_timeout_seconds, max_call_seconds,"
-                " operator_wait_seconds, callback_grace_seconds"
-            )
-            row = db.execute(conn, f"SELECT {cols} FROM ds_campaign WHERE id = ?", (campaign_id,)).fetchone()
-            if row is None:
-                raise CampaignNotFound(campaign_id)
-            names = [c.strip() for c in cols.split(",")]
-            values = dict(zip(names, row, strict=True))
-            for name in ("calling_window", "dispositions"):
-                values[name] = json.loads(values[name]) if values[name] else None
+            values = self._campaign_row(conn, campaign_id)
             values["policy_version"] = policy_version
             cfg = CampaignConfig.from_row(values, self._policy(conn, campaign_id, policy_version))
             with self._cfg_lock:
                 self._configs[key] = cfg
         return cfg
+
+    def _campaign_rows(self, conn: Any, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Campaign rows as dicts, their JSON columns decoded."""
+        rows = self._db.execute(conn, f"{_SELECT_CAMPAIGN} {where}", params).fetchall()
+        out = []
+        for row in rows:
+            values = dict(zip(CAMPAIGN_COLUMNS, row, strict=True))
+            for name in ("calling_window", "dispositions"):
+                values[name] = json.loads(values[name]) if values[name] else None
+            out.append(values)
+        return out
+
+    def _campaign_row(self, conn: Any, campaign_id: int) -> dict[str, Any]:
+        rows = self._campaign_rows(conn, "WHERE id = ?", (campaign_id,))
+        if not rows:
+            raise CampaignNotFound(campaign_id)
+        return rows[0]
 
     def _policy(self, conn: Any, campaign_id: int, version: int) -> RetryPolicy:
         key = (campaign_id, version)

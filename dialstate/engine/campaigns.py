@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dialstate.engine.base import CONTACT_COLUMNS, EngineBase
+from dialstate.engine.base import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, EngineBase
 from dialstate.engine.config import validate_dispositions, validate_timers
 from dialstate.engine.decisions import DEFAULT_DISPOSITIONS
 from dialstate.engine.snapshots import Campaign, CampaignStats, Contact
@@ -99,18 +99,12 @@ class CampaignsMixin(EngineBase):
         return self.get_campaign(campaign_id)
 
     def get_campaign(self, campaign_id: int) -> Campaign:
-        db = self._db
-        with db.reading() as conn:
-            row = db.execute(conn, f"SELECT {_CAMPAIGN_COLS} FROM ds_campaign WHERE id = ?", (campaign_id,)).fetchone()
-        if row is None:
-            raise CampaignNotFound(campaign_id)
-        return _campaign(row)
+        with self._db.reading() as conn:
+            return _campaign(self._campaign_row(conn, campaign_id))
 
     def campaigns(self) -> list[Campaign]:
-        db = self._db
-        with db.reading() as conn:
-            rows = db.execute(conn, f"SELECT {_CAMPAIGN_COLS} FROM ds_campaign ORDER BY id").fetchall()
-        return [_campaign(r) for r in rows]
+        with self._db.reading() as conn:
+            return [_campaign(values) for values in self._campaign_rows(conn, "ORDER BY id")]
 
     def contacts(self, campaign_id: int, state: ContactState | str | None = None, *,
                  limit: int | None = None, after_id: int = 0) -> list[Contact]:
@@ -341,25 +335,13 @@ _NOT_ON_A_PREDICTIVE_CALL = (
     " AND campaign_id IN (SELECT id FROM ds_campaign WHERE mode = 'predictive'))"
 )
 
-_CAMPAIGN_COLS = (
-    "id, name, mode, status, timezone, default_region, policy_version, created_at, calling_window,"
-    " dispositions, default_disposition, before_call_work_seconds, after_call_work_seconds,"
-    " assign_timeout_seconds, dial_timeout_seconds, max_call_seconds, operator_wait_seconds,"
-    " callback_grace_seconds"
-)
-
-
-def _campaign(row: tuple[Any, ...]) -> Campaign:
-    names = [c.strip() for c in _CAMPAIGN_COLS.split(",")]
-    values = dict(zip(names, row, strict=True))
-    settings = {k: values[k] for k in names[8:]}
-    for k in ("calling_window", "dispositions"):
-        settings[k] = json.loads(settings[k]) if settings[k] else None
+def _campaign(values: dict[str, Any]) -> Campaign:
+    settings_from = CAMPAIGN_COLUMNS.index("calling_window")
     return Campaign(
         id=values["id"], name=values["name"], mode=DialMode(values["mode"]), status=values["status"],
         timezone=values["timezone"], default_region=values["default_region"],
         policy_version=values["policy_version"], created_at=from_epoch(values["created_at"]),  # type: ignore[arg-type]
-        settings=settings,
+        settings={k: values[k] for k in CAMPAIGN_COLUMNS[settings_from:]},
     )
 
 

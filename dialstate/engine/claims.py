@@ -180,7 +180,7 @@ class ClaimsMixin(EngineBase):
         keys = [r[0] for r in self._db.execute(
             conn, "SELECT zone_key FROM ds_campaign_zone WHERE campaign_id = ?", (cfg.id,)
         ).fetchall()]
-        cache = self._open_cache
+        cache = self._open_windows
         window = cfg.window
         out = []
         for key in keys:
@@ -197,13 +197,6 @@ class ClaimsMixin(EngineBase):
             if hit[0]:
                 out.append(key)
         return out
-
-    @property
-    def _open_cache(self) -> dict[Any, Any]:
-        cache = self.__dict__.get("_open_cache_dict")
-        if cache is None:
-            cache = self.__dict__["_open_cache_dict"] = {}
-        return cache
 
 
 def _check_mode(cfg: CampaignConfig, trigger: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -22,16 +21,12 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
-from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberType, region_code_for_country_code
-from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, is_number_type_geographical
-from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_geographical_number, time_zones_for_number
-
 from dialstate.engine.base import INSERT_HISTORY, EngineBase
-from dialstate.engine.phones import parse_phone
+from dialstate.engine.phones import phone_and_zones
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
 from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgument
-from dialstate.policy import CallingWindow, resolve_zones, validate_timezone
+from dialstate.policy import CallingWindow, validate_timezone
 
 S = ContactState
 BATCH = 2000
@@ -123,221 +118,6 @@ def prepare(item: object, settings: ImportSettings, index: int) -> Prepared:
         e164, reason, priority, tz, "|".join(zones),
         None if external_id is None else str(external_id), data_text,
     )
-
-
-# -- phone numbers, fast ---------------------------------------------------------------
-#
-# `parse_phone` and `resolve_zones` are the reference; together they parse each number
-# twice (once to validate, once more for its zones) and phonenumbers' `parse` is most
-# of an import's time. A number written in international form (`+49 30 1234567`) is
-# read here without `parse`: its country code is looked up and the rest taken as the
-# national number whenever `parse` could do nothing else with it (no leading zero, no
-# national prefix to strip), then typed once for validity and zones together. Anything
-# else, and every invalid number (for the reference's reason text), takes the reference
-# path. A number in national form is read the same way when the campaign's region has
-# a plain national prefix to strip. tests/test_cli.py checks both give the same results.
-
-_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,16}")
-_DIGITS = re.compile(r"[0-9]+")
-_rules: dict[str, tuple[str, str | None, re.Pattern[str] | None] | None] = {}
-_prefix_patterns: dict[str, re.Pattern[str]] = {}
-_zone_filter: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-def phone_and_zones(raw: object, region: str | None, window: CallingWindow | None, tz: str | None,
-                    campaign_tz: str, at: datetime) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """(E.164 or None, why it is invalid or None, the zones its window is checked in):
-    what `parse_phone` and `resolve_zones` give, computed faster."""
-    fast = None
-    if isinstance(raw, str):
-        fast = _read_international(raw) if raw.lstrip().startswith("+") else _read_national(raw, region)
-    if fast is None:
-        e164, reason = parse_phone(raw, region)
-        if e164 is None:
-            return None, reason, resolve_zones(window, tz, None, campaign_tz, at=at)
-        fast = _read_international(e164)
-        if fast is None:  # pragma: no cover - a canonical number the fast path declines
-            return e164, None, resolve_zones(window, tz, e164, campaign_tz, at=at)
-    e164, number, ntype = fast
-    if tz is not None and tz.strip():
-        return e164, None, (validate_timezone(tz),)
-    zones = _number_zones(number, ntype)
-    if not zones:
-        return e164, None, (validate_timezone(campaign_tz),)
-    if window is None or len(zones) == 1:
-        return e164, None, zones
-    # Several zones under a window: whether they share open time is resolve_zones' call.
-    return e164, None, resolve_zones(window, None, e164, campaign_tz, at=at)
-
-
-def _read_international(text: str) -> tuple[str, Any, int] | None:
-    """(E.164, the number, its type) for a valid number in international form that
-    `phonenumbers.parse` would read the same way; None to take the reference path."""
-    compact = text.strip().replace(" ", "").replace("-", "")
-    if not _INTERNATIONAL.fullmatch(compact):
-        return None
-    for length in (1, 2, 3):
-        country = int(compact[1:1 + length])
-        if country in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
-        return None
-    national = compact[1 + length:]
-    if national.startswith("0"):  # a leading zero is kept (Italy) or stripped: parse decides
-        return None
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region_code_for_country_code(country))
-    if metadata is None:
-        return None
-    prefix = metadata.national_prefix_for_parsing
-    if prefix:  # parse would try to strip a national prefix here: let it
-        pattern = _prefix_patterns.get(prefix)
-        if pattern is None:
-            pattern = _prefix_patterns[prefix] = re.compile(prefix)
-        if pattern.match(national):
-            return None
-    number = PhoneNumber(country_code=country, national_number=int(national))
-    ntype = _number_type(country, national)
-    if ntype == PhoneNumberType.UNKNOWN:  # invalid: the reference path words the reason
-        return None
-    return compact, number, ntype
-
-
-# -- phonenumbers' number_type, with its patterns compiled once ---------------------------
-# `phonenumbers.number_type` walks up to a dozen number descriptions per number through
-# several calls each (a regex-cache lookup per pattern): most of an import's CPU. The
-# same walk, in the same order, over precompiled patterns gives the same answers
-# (tests/test_cli.py compares the fast reading with `parse_phone` for every region).
-
-_Matcher = tuple[frozenset[int] | None, "re.Pattern[str] | None"] | None
-_TYPED_DESCS = (
-    (PhoneNumberType.PREMIUM_RATE, "premium_rate"), (PhoneNumberType.TOLL_FREE, "toll_free"),
-    (PhoneNumberType.SHARED_COST, "shared_cost"), (PhoneNumberType.VOIP, "voip"),
-    (PhoneNumberType.PERSONAL_NUMBER, "personal_number"), (PhoneNumberType.PAGER, "pager"),
-    (PhoneNumberType.UAN, "uan"), (PhoneNumberType.VOICEMAIL, "voicemail"),
-)
-_type_tables: dict[int, Any] = {}
-_leading: dict[str, re.Pattern[str]] = {}
-
-
-def _matcher(desc: Any) -> _Matcher:
-    if desc is None:
-        return None
-    pattern = desc.national_number_pattern
-    lengths = frozenset(desc.possible_length) if desc.possible_length else None
-    return lengths, (re.compile(pattern) if pattern else None)
-
-
-def _matches(national: str, matcher: _Matcher) -> bool:
-    if matcher is None:
-        return False
-    lengths, pattern = matcher
-    if lengths is not None and len(national) not in lengths:
-        return False
-    return pattern is not None and pattern.fullmatch(national) is not None
-
-
-def _type_in(national: str, metadata: Any) -> int:
-    """`phonenumbers`' `_number_type_helper`, over the compiled table of `metadata`."""
-    table = _type_tables.get(id(metadata))
-    if table is None:
-        table = _type_tables[id(metadata)] = (
-            metadata, _matcher(metadata.general_desc),
-            tuple((t, _matcher(getattr(metadata, name))) for t, name in _TYPED_DESCS),
-            _matcher(metadata.fixed_line), _matcher(metadata.mobile),
-            bool(metadata.same_mobile_and_fixed_line_pattern),
-        )
-    _, general, typed, fixed, mobile, same = table
-    if not _matches(national, general):
-        return PhoneNumberType.UNKNOWN
-    for ntype, matcher in typed:
-        if _matches(national, matcher):
-            return ntype
-    if _matches(national, fixed):
-        both = same or _matches(national, mobile)
-        return PhoneNumberType.FIXED_LINE_OR_MOBILE if both else PhoneNumberType.FIXED_LINE
-    if not same and _matches(national, mobile):
-        return PhoneNumberType.MOBILE
-    return PhoneNumberType.UNKNOWN
-
-
-def _number_type(country: int, national: str) -> int:
-    """`phonenumbers.number_type` for a number without an Italian leading zero."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country)
-    if not regions:
-        return PhoneNumberType.UNKNOWN
-    region = regions[0] if len(regions) == 1 else None
-    if region is None:  # several regions share the code (+1, +7 ...): the first that fits
-        for candidate in regions:
-            metadata = PhoneMetadata.metadata_for_region(candidate.upper(), None)
-            if metadata is None:
-                continue
-            if metadata.leading_digits is not None:
-                lead = _leading.get(metadata.leading_digits)
-                if lead is None:
-                    lead = _leading[metadata.leading_digits] = re.compile(metadata.leading_digits)
-                if lead.match(national):
-                    region = candidate
-                    break
-            elif _type_in(national, metadata) != PhoneNumberType.UNKNOWN:
-                region = candidate
-                break
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region)  # type: ignore[arg-type]  # None is fine, as in number_type
-    if metadata is None:
-        return PhoneNumberType.UNKNOWN
-    return _type_in(national, metadata)
-
-
-def _read_national(text: str, region: str | None) -> tuple[str, Any, int] | None:
-    """`_read_international` for a number in the national form of `region` (`030 1234567`
-    in DE), when `parse` could only read it one way: the region's national prefix is a
-    plain digit string, and the number starts neither with the international dialling
-    prefix nor with the country code (parse would try those readings)."""
-    rules = _national_rules(region) if region else None
-    if rules is None:
-        return None
-    country, prefix, idd = rules
-    compact = text.strip().replace(" ", "").replace("-", "")
-    if not _DIGITS.fullmatch(compact) or compact.startswith(country) or (idd is not None and idd.match(compact)):
-        return None
-    if prefix and compact.startswith(prefix):
-        compact = compact[len(prefix):]
-    return _read_international(f"+{country}{compact}")
-
-
-def _national_rules(region: str) -> tuple[str, str | None, re.Pattern[str] | None] | None:
-    """(country code, national prefix, international prefix pattern) of a region whose
-    national prefix is a plain digit string without a transform rule; else None."""
-    if region in _rules:
-        return _rules[region]
-    metadata = PhoneMetadata.metadata_for_region(region)
-    rules = None
-    if metadata is not None and metadata.country_code is not None:
-        prefix = metadata.national_prefix_for_parsing
-        if (prefix is None or _DIGITS.fullmatch(prefix)) and not metadata.national_prefix_transform_rule:
-            idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
-            rules = (str(metadata.country_code), prefix, idd)
-    _rules[region] = rules
-    return rules
-
-
-def _number_zones(number: Any, ntype: int) -> tuple[str, ...]:
-    """`dialstate.policy.zones_for_number` for a number already typed."""
-    if is_number_type_geographical(ntype, number.country_code):
-        found = tuple(time_zones_for_geographical_number(number))
-    else:
-        found = tuple(time_zones_for_number(number))
-    zones = _zone_filter.get(found)
-    if zones is None:
-        zones = _zone_filter[found] = tuple(sorted(z for z in found if z != UNKNOWN_TIMEZONE and _known_zone(z)))
-    return zones
-
-
-def _known_zone(name: str) -> bool:
-    try:
-        validate_timezone(name)
-    except ConfigurationError:
-        return False
-    return True
 
 
 def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int) -> list[Prepared]:

@@ -115,6 +115,12 @@ class Database:
                 self._connections.append((threading.current_thread(), conn))
         return conn
 
+    def connection_lost(self) -> bool:
+        """Whether this thread's connection was closed under it (the next call
+        opens a new one)."""
+        conn = getattr(self._local, "conn", None)
+        return conn is not None and bool(getattr(conn, "closed", False))
+
     def _forget(self, which: Any) -> None:
         with self._lock:
             gone = [(t, c) for t, c in self._connections if which(t, c)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dialstate.engine.base import _ROW_KEYS, _SELECT_CONTACT, Change, Step
+from dialstate.engine.base import _ROW_KEYS, _SELECT_CONTACT, Change, Step, join_notes
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.machine import machine_for
 from dialstate.engine.snapshots import Contact
@@ -148,7 +148,7 @@ class TimersMixin(TriggersMixin):
                           dial_updates(row, new_call_id()))
         if state == S.AFTER_CALL_WORK:
             change = self._plan_wrap_up(row, cfg, now, conn, cfg.default_disposition, None, False)
-            change.steps[0].note = f"after-call work timed out; {change.steps[0].note}"
+            change.steps[0].note = join_notes("after-call work timed out", change.steps[0].note)
             return change
         if state == S.OPERATOR_ASSIGNED:
             return Change([Step("release", S.READY, "the operator did not accept in time")],
@@ -174,7 +174,7 @@ class TimersMixin(TriggersMixin):
         # through), so the outcome stays unknown rather than abandoned.
         change = self._plan_call_ended(row, cfg, now, conn, Outcome.UNKNOWN, None, None,
                                        not_before=not_before, waiting_outcome=Outcome.UNKNOWN)
-        change.steps[0].note = _join(note, change.steps[0].note)
+        change.steps[0].note = join_notes(note, change.steps[0].note)
         return change
 
     def _call_started(self, conn: Any, row: dict[str, Any]) -> float:
@@ -183,6 +183,3 @@ class TimersMixin(TriggersMixin):
         ).fetchone()
         return float(found[0]) if found and found[0] is not None else float(row["updated_at"])
 
-
-def _join(*notes: str | None) -> str:
-    return "; ".join(n for n in notes if n)

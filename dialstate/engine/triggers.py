@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dialstate.engine import decisions
-from dialstate.engine.base import Change, EngineBase, Step
+from dialstate.engine.base import Change, EngineBase, Step, join_notes
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.decisions import Decision, Meaning
 from dialstate.engine.phones import parse_phone
@@ -258,8 +258,7 @@ class TriggersMixin(EngineBase):
                  at: float | None = None, not_before: float | None = None) -> Change:
         """Turn a policy decision into steps and column updates (a retry gets its time)."""
         first = decision.via or decision.state
-        notes = [n for n in (note, decision.note) if n]
-        steps = [Step(trigger, first, "; ".join(notes) or None)]
+        steps = [Step(trigger, first, join_notes(note, decision.note))]
         if decision.via is not None and decision.state is not decision.via:
             steps.append(Step("decide", decision.state, decision.note))
         updates = leaving_updates(decision.state)

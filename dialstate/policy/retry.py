@@ -17,6 +17,7 @@ from typing import Any
 
 from dialstate.errors import ConfigurationError, UnknownOutcome
 from dialstate.outcomes._outcome import Outcome
+from dialstate.policy._json import check_json_object
 
 __all__ = ["DEFAULT_DELAYS", "RetryPolicy"]
 
@@ -269,12 +270,7 @@ class RetryPolicy:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RetryPolicy:
         """The policy `to_json` described; missing keys take their defaults."""
-        if not isinstance(data, Mapping):
-            raise ConfigurationError(f"RetryPolicy.from_json: expected a JSON object, got {data!r}")
-        unknown = sorted(set(data) - set(_FIELDS))
-        if unknown:
-            raise ConfigurationError(
-                f"RetryPolicy.from_json: unknown keys {unknown}; allowed: {', '.join(_FIELDS)}")
+        check_json_object("RetryPolicy", data, _FIELDS)
         kwargs = dict(data)
         if "rolling_limits" in kwargs and isinstance(kwargs["rolling_limits"], list):
             kwargs["rolling_limits"] = [tuple(x) if isinstance(x, list) else x

@@ -19,6 +19,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from dialstate.errors import ConfigurationError
+from dialstate.policy._json import check_json_object
 
 __all__ = [
     "HORIZON",
@@ -174,12 +175,7 @@ class CallingWindow:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CallingWindow:
         """The window `to_json` described; missing keys take their defaults."""
-        if not isinstance(data, Mapping):
-            raise ConfigurationError(f"CallingWindow.from_json: expected a JSON object, got {data!r}")
-        unknown = sorted(set(data) - set(_FIELDS))
-        if unknown:
-            raise ConfigurationError(
-                f"CallingWindow.from_json: unknown keys {unknown}; allowed: {', '.join(_FIELDS)}")
+        check_json_object("CallingWindow", data, _FIELDS)
         return cls(**data)
 
     @property

@@ -265,8 +265,7 @@ class Scheduler:
 def _forget_broken_connection(engine: Engine) -> None:
     """Say so when this thread's database connection was lost; the engine connects
     afresh on the next run."""
-    conn = getattr(engine.database._local, "conn", None)
-    if conn is not None and getattr(conn, "closed", False):
+    if engine.database.connection_lost():
         log.warning("the database connection was lost; reconnecting on the next run")
 
 
