@@ -490,7 +490,10 @@ def test_preparing_in_worker_processes_gives_the_serial_result() -> None:
     items: list[object] = [f"+49 30 {2000000 + i}" if i % 7 else f"030 {3000000 + i}" for i in range(9000)]
     parallel = list(importer.prepared_batches(items, settings, workers=2, parallel_after=2000))
     assert [start for start, _, _ in parallel] == list(range(0, 9000, importer.BATCH))
-    assert [p for _, _, batch in parallel for p in batch] == importer.prepare_batch(items, settings, 0)
+    serial = [importer.prepare_batch(items[start:start + importer.BATCH], settings, start)
+              for start in range(0, 9000, importer.BATCH)]
+    assert [batch for _, _, batch in parallel] == serial
+    assert sum(len(batch.rows) for batch in serial) == 9000
 
 
 def test_add_contacts_tells_on_reject_of_each_row_that_is_not_ready(sqlite_engine: Engine) -> None:
@@ -513,6 +516,40 @@ def test_add_contacts_on_a_large_input_keeps_its_report(sqlite_engine: Engine,
     report = sqlite_engine.add_contacts(cid, rows)
     assert (report.added, report.invalid, report.duplicates) == (7001, 1, 5)
     assert list(report.contact_ids) == list(range(1, 7002))
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "workers"])
+def test_add_contacts_sets_apart_known_blacklisted_and_repeated_numbers_in_one_batch(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    if parallel:
+        monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = engine.create_campaign("C", DialMode.PREVIEW, default_region="DE",
+                                 calling_window=CallingWindow("09:00", "20:00")).id
+    first = engine.add_contacts(cid, ["+49 30 1000000", "+49 30 1000001"])
+    engine.blacklist_phone("+49 30 1000005")
+    filler = [f"+49 30 {2000000 + i}" for i in range(4000)]
+    batch = ["030 1000000", "+49 30 1000002", "x", "+49 30 1000005", "+49 30 1000002",
+             {"phone": "+1 212 555 0123", "timezone": "America/New_York"}, "+49 30 1000001"]
+    heard: list[tuple[int, str]] = []
+    report = engine.add_contacts(cid, filler + batch,
+                                 on_reject=lambda index, item, result, reason: heard.append((index, result)))
+    base = len(filler)
+    assert heard == [(base + 0, "duplicate"), (base + 4, "duplicate"), (base + 6, "duplicate"),
+                     (base + 2, "invalid_record"), (base + 3, "blacklisted")]
+    assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (4004, 1, 1, 3)
+    ids = report.contact_ids
+    assert ids == list(range(ids[0], ids[0] + 4004)) and ids[0] > max(first.contact_ids)
+    # Ids follow the input order of the rows that were kept.
+    kept = [engine.get_contact(i) for i in ids[-4:]]
+    assert [(c.phone, c.state.value) for c in kept] == [
+        ("+49301000002", "ready"), ("x", "invalid_record"), ("+49301000005", "blacklisted"),
+        ("+12125550123", "ready")]
+    assert [(h.to_state.value, h.note) for h in engine.history(ids[-2])] == [
+        ("blacklisted", "the number is on the blacklist")]
+    assert engine.history(ids[-1])[0].to_state.value == "ready"
+    assert engine.get_contact(ids[-1]).timezone == "America/New_York"
+    stats = engine.campaign_stats(cid)
+    assert stats.by_state["ready"] == 2 + 4000 + 2
 
 
 def test_the_cli_runs_as_a_module(tmp_path: Path) -> None:

@@ -54,18 +54,27 @@ _INSERT_CONTACT = (
 )
 
 
-class Prepared(NamedTuple):
-    """One input row, checked: the phone as stored, its key (E.164 or None) and why
-    it is invalid when it is. (A tuple: it crosses process boundaries cheaply.)"""
+class PreparedBatch(NamedTuple):
+    """One batch of input items, checked, in the shape the writer needs (it crosses
+    the process boundary once per batch, as plain tuples, which pickle cheaply).
 
-    phone: str
-    phone_key: str | None
-    reason: str | None
-    priority: int
-    timezone: str | None
-    zone_key: str
-    external_id: str | None
-    data: str | None
+    `rows` are the contact rows without their id, in input order: `ready` for a valid
+    number, `invalid_record` with the reason in `invalid` otherwise. A number repeated
+    within the batch is left out after its first time and listed in `duplicates`.
+    """
+
+    rows: list[tuple[Any, ...]]
+    #: The input offset of each row; None when every item became a row (row i is item i).
+    offsets: list[int] | None
+    #: (row position, why the number is invalid) of the `invalid_record` rows.
+    invalid: list[tuple[int, str]]
+    #: (input offset, E.164) of the repeats within the batch.
+    duplicates: list[tuple[int, str]]
+    zone_keys: frozenset[str]
+
+
+#: Positions in a prepared contact row (the INSERT's columns after the id).
+KEY, STATE, ZONE = 2, 3, 6
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class ImportSettings:
     window: CallingWindow | None
     timezone: str
     at: datetime
+    campaign_id: int = 0
 
 
 #: One encoder for every row: `json.dumps` with options builds a new one per call.
@@ -83,7 +93,9 @@ _JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 _FIELD_SET = frozenset(FIELDS)
 
 
-def prepare(item: object, settings: ImportSettings, index: int) -> Prepared:
+def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ...]:
+    """(phone as stored, E.164 or None, why it is invalid or None, priority, time zone,
+    zone key, external id, data as JSON) of one input item; a malformed item raises."""
     if type(item) is dict or isinstance(item, Mapping):
         if not _FIELD_SET.issuperset(item):
             unknown = set(item) - _FIELD_SET
@@ -113,15 +125,40 @@ def prepare(item: object, settings: ImportSettings, index: int) -> Prepared:
         raise InvalidArgument(f"contact #{index}: data is not JSON-serializable ({exc})") from None
     e164, reason, zones = phone_and_zones(raw, settings.region, settings.window, tz, settings.timezone,
                                           settings.at)
-    return Prepared(
+    return (
         e164 if e164 is not None else ("" if raw is None else str(raw)),
         e164, reason, priority, tz, "|".join(zones),
         None if external_id is None else str(external_id), data_text,
     )
 
 
-def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int) -> list[Prepared]:
-    return [prepare(item, settings, start + i) for i, item in enumerate(items)]
+def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int) -> PreparedBatch:
+    """The contact rows of `items` (input indexes from `start`), ready to insert but for
+    their ids, with the invalid numbers and the repeats within the batch set apart."""
+    campaign_id, now = settings.campaign_id, settings.at.timestamp()
+    ready, invalid_state = S.READY.value, S.INVALID_RECORD.value
+    rows: list[tuple[Any, ...]] = []
+    offsets: list[int] = []
+    invalid: list[tuple[int, str]] = []
+    duplicates: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    zone_keys: set[str] = set()
+    for offset, item in enumerate(items):
+        phone, key, reason, priority, tz, zone_key, external_id, data = prepare(item, settings, start + offset)
+        if key is not None:
+            if key in seen:
+                duplicates.append((offset, key))
+                continue
+            seen.add(key)
+        if reason is None:
+            rows.append((campaign_id, phone, key, ready, priority, tz, zone_key, external_id, data, now, now, now))
+        else:
+            invalid.append((len(rows), reason))
+            rows.append((campaign_id, phone, key, invalid_state, priority, tz, zone_key, external_id, data,
+                         None, now, now))
+        offsets.append(offset)
+        zone_keys.add(zone_key)
+    return PreparedBatch(rows, offsets if duplicates else None, invalid, duplicates, frozenset(zone_keys))
 
 
 def batches(items: Iterable[object], size: int = BATCH) -> Iterator[list[object]]:
@@ -131,8 +168,8 @@ def batches(items: Iterable[object], size: int = BATCH) -> Iterator[list[object]
 
 
 def prepared_batches(items: Iterable[object], settings: ImportSettings, *, workers: int | None = None,
-                     parallel_after: int | None = None) -> Iterator[tuple[int, list[object], list[Prepared]]]:
-    """(start index, input items, prepared rows) per batch, in input order.
+                     parallel_after: int | None = None) -> Iterator[tuple[int, list[object], PreparedBatch]]:
+    """(start index, input items, prepared batch) per batch, in input order.
 
     The first `parallel_after` items are prepared here; when more follow, the rest go
     to a pool of worker processes with at most `AHEAD_PER_WORKER` batches per worker
@@ -156,7 +193,7 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, worke
             start += len(chunk)
         return
     with ProcessPoolExecutor(count, mp_context=context) as pool:
-        pending: deque[tuple[int, list[object], Future[list[Prepared]]]] = deque()
+        pending: deque[tuple[int, list[object], Future[PreparedBatch]]] = deque()
         try:
             for chunk in chunks:
                 pending.append((start, chunk, pool.submit(prepare_batch, chunk, settings, start)))
@@ -205,10 +242,6 @@ def _import_cache(db: Any, conn: Any) -> Iterator[None]:
         conn.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def _by_phone_key(row: tuple[Any, ...]) -> str:
-    return row[3] or ""
-
-
 class ImportMixin(EngineBase):
     def add_contacts(self, campaign_id: int, contacts: Iterable[object], *,
                      actor: str | None = None, on_reject: RejectHook | None = None) -> ImportReport:
@@ -221,7 +254,7 @@ class ImportMixin(EngineBase):
         if isinstance(contacts, (str, bytes, Mapping)):
             raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
         db = self._db
-        now = self.now().timestamp()
+        at = self.now()
         with db.transaction() as conn, _import_cache(db, conn):
             row = db.execute(conn, "SELECT policy_version FROM ds_campaign WHERE id = ?", (campaign_id,)).fetchone()
             if row is None:
@@ -231,14 +264,17 @@ class ImportMixin(EngineBase):
                 # other added (SQLite's writer lock already serializes them).
                 db.execute(conn, "SELECT pg_advisory_xact_lock(?, ?)", (IMPORT_LOCK, campaign_id))
             cfg = self._config(conn, campaign_id, row[0])
-            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, self.now())
+            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id)
             report = self._write_batches(conn, campaign_id, cfg.policy_version,
-                                         prepared_batches(contacts, settings), now, actor, on_reject)
+                                         prepared_batches(contacts, settings), at.timestamp(), actor, on_reject)
         return report
 
     def _write_batches(self, conn: Any, campaign_id: int, policy_version: int,
-                       batches_: Iterable[tuple[int, list[object], list[Prepared]]], now: float,
+                       batches_: Iterable[tuple[int, list[object], PreparedBatch]], now: float,
                        actor: str | None, on_reject: RejectHook | None) -> ImportReport:
+        """Write the prepared batches: per batch, the numbers already in the campaign
+        (added before, or by an earlier batch) and the blacklisted ones are set apart,
+        the rest go in as they came from the workers, with ids in input order."""
         db = self._db
         added = invalid = blacklisted = duplicates = 0
         ids: list[int] = []
@@ -246,77 +282,62 @@ class ImportMixin(EngineBase):
         next_id = None
         if not db.is_pg:
             next_id = db.execute(conn, "SELECT COALESCE(MAX(id), 0) FROM ds_contact").fetchone()[0] + 1
-        ready, invalid_state, banned_state = S.READY.value, S.INVALID_RECORD.value, S.BLACKLISTED.value
+        ready = S.READY.value
         banned_note = "the number is on the blacklist"
         for start, items, batch in batches_:
-            keys = list({p.phone_key for p in batch if p.phone_key})
+            rows, offsets, notes = batch.rows, batch.offsets, batch.invalid
+            keys = [row[KEY] for row in rows if row[KEY] is not None]
             existing = self._existing(
                 conn, "SELECT phone_key FROM ds_contact WHERE campaign_id = ? AND phone_key IN ({})",
                 (campaign_id,), keys,
             )
             banned: set[str] = set()
-            if db.execute(conn, "SELECT 1 FROM ds_blacklist LIMIT 1").fetchone() is not None:
+            if keys and db.execute(conn, "SELECT 1 FROM ds_blacklist LIMIT 1").fetchone() is not None:
                 banned = self._existing(conn, "SELECT phone FROM ds_blacklist WHERE phone IN ({})", (), keys)
-            keep: list[tuple[int, Prepared]] = []
-            for offset, p in enumerate(batch):
-                if p.phone_key is not None:
-                    if p.phone_key in existing:
-                        duplicates += 1
-                        if on_reject is not None:
-                            on_reject(start + offset, items[offset], "duplicate",
-                                      f"{p.phone_key} is already in the campaign")
-                        continue
-                    existing.add(p.phone_key)
-                keep.append((offset, p))
-            if not keep:
+            repeats, zones = batch.duplicates, batch.zone_keys
+            if existing or banned:
+                rows, offsets, notes, more, banned_count = _set_apart(rows, offsets, notes, existing, banned,
+                                                                      banned_note, now)
+                repeats = sorted(repeats + more)
+                zones = frozenset(row[ZONE] for row in rows)
+                blacklisted += banned_count
+            duplicates += len(repeats)
+            invalid += len(batch.invalid)
+            if on_reject is not None:
+                for offset, key in repeats:
+                    on_reject(start + offset, items[offset], "duplicate", f"{key} is already in the campaign")
+                for position, note in notes:
+                    offset = position if offsets is None else offsets[position]
+                    on_reject(start + offset, items[offset], rows[position][STATE], note)
+            if not rows:
                 continue
+            for zone_key in zones - zone_keys:
+                zone_keys.add(zone_key)
+                self._add_zone_key(conn, campaign_id, zone_key)
             if next_id is None:
                 new_ids = [r[0] for r in db.execute(
                     conn, "SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)",
-                    (len(keep),),
+                    (len(rows),),
                 ).fetchall()]
             else:
-                new_ids = list(range(next_id, next_id + len(keep)))
-                next_id += len(keep)
-            contact_rows, history_rows = [], []
-            ready_ids: list[int] = []
-            for cid, (offset, p) in zip(new_ids, keep, strict=True):
-                if p.reason is not None:
-                    state, note = invalid_state, p.reason
-                    invalid += 1
-                elif banned and p.phone_key in banned:
-                    state, note = banned_state, banned_note
-                    blacklisted += 1
-                else:
-                    state, note = ready, None
-                if note is not None and on_reject is not None:
-                    on_reject(start + offset, items[offset], state, note)
-                contact_rows.append((
-                    cid, campaign_id, p.phone, p.phone_key, state, p.priority, p.timezone,
-                    p.zone_key, p.external_id, p.data, now if state == ready else None, now, now,
-                ))
-                if note is None:
-                    ready_ids.append(cid)
-                else:  # the ready ones get their first entry set-wise, below
-                    history_rows.append((
-                        cid, 1, None, state, "add", now, actor, 0, None, None, None, None,
-                        policy_version, note,
-                    ))
-                if p.zone_key not in zone_keys:
-                    zone_keys.add(p.zone_key)
-                    self._add_zone_key(conn, campaign_id, p.zone_key)
-            # In phone order: the phone indexes then grow in runs instead of at random
-            # pages (ids stay in input order).
-            contact_rows.sort(key=_by_phone_key)
-            db.executemany(conn, _INSERT_CONTACT, contact_rows)
+                new_ids = list(range(next_id, next_id + len(rows)))
+                next_id += len(rows)
+            db.executemany(conn, _INSERT_CONTACT, [(cid, *row) for cid, row in zip(new_ids, rows, strict=True)])
             # The first entry of every ready contact, written by the database from the
-            # rows just inserted (looked up by primary key).
+            # rows just inserted (looked up by primary key); the others carry a note.
+            if notes:
+                ready_ids = [cid for cid, row in zip(new_ids, rows, strict=True) if row[STATE] == ready]
+                db.executemany(conn, INSERT_HISTORY, [
+                    (new_ids[position], 1, None, rows[position][STATE], "add", now, actor, 0, None, None, None,
+                     None, policy_version, note)
+                    for position, note in notes
+                ])
+            else:
+                ready_ids = new_ids
             if ready_ids:
                 db.execute(conn, _INSERT_READY_HISTORY.format(db.placeholders(len(ready_ids))),
                            (actor, policy_version, *ready_ids))
-            if history_rows:
-                db.executemany(conn, INSERT_HISTORY, history_rows)
-            added += len(keep)
+            added += len(rows)
             ids.extend(new_ids)
         return ImportReport(added, invalid, blacklisted, duplicates, ids)
 
@@ -336,3 +357,33 @@ class ImportMixin(EngineBase):
             " ON CONFLICT (campaign_id, zone_key) DO NOTHING",
             (campaign_id, zone_key),
         )
+
+
+def _set_apart(rows: list[tuple[Any, ...]], offsets: list[int] | None, notes: list[tuple[int, str]],
+               existing: set[str], banned: set[str], banned_note: str, now: float,
+               ) -> tuple[list[tuple[Any, ...]], list[int], list[tuple[int, str]], list[tuple[int, str]], int]:
+    """A batch without the numbers already in the campaign (returned as repeats, by
+    input offset) and with the blacklisted ones in `blacklisted` (noted), positions
+    renumbered: (rows, offsets, notes, repeats, how many were blacklisted)."""
+    why = dict(notes)
+    kept: list[tuple[Any, ...]] = []
+    kept_offsets: list[int] = []
+    kept_notes: list[tuple[int, str]] = []
+    repeats: list[tuple[int, str]] = []
+    count = 0
+    for position, row in enumerate(rows):
+        offset = position if offsets is None else offsets[position]
+        key = row[KEY]
+        if key in existing:
+            repeats.append((offset, key))
+            continue
+        note = why.get(position)
+        if key in banned:
+            row = (*row[:STATE], S.BLACKLISTED.value, *row[STATE + 1:-3], None, now, now)
+            note = banned_note
+            count += 1
+        if note is not None:
+            kept_notes.append((len(kept), note))
+        kept.append(row)
+        kept_offsets.append(offset)
+    return kept, kept_offsets, kept_notes, repeats, count

@@ -10,7 +10,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberType, region_code_for_country_code
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, is_number_type_geographical
-from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_geographical_number, time_zones_for_number
+from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 from dialstate.errors import ConfigurationError
 from dialstate.policy import CallingWindow, resolve_zones, validate_timezone
@@ -82,7 +83,6 @@ def normalize_blacklist_phone(raw: str, region: str | None = None) -> str:
 _INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,16}")
 _DIGITS = re.compile(r"[0-9]+")
 _rules: dict[str, tuple[str, str | None, re.Pattern[str] | None] | None] = {}
-_prefix_patterns: dict[str, re.Pattern[str]] = {}
 _zone_filter: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
@@ -100,10 +100,10 @@ def phone_and_zones(raw: object, region: str | None, window: CallingWindow | Non
         fast = _read_international(e164)
         if fast is None:  # pragma: no cover - a canonical number the fast path declines
             return e164, None, resolve_zones(window, tz, e164, campaign_tz, at=at)
-    e164, number, ntype = fast
+    e164, country, ntype = fast
     if tz is not None and tz.strip():
         return e164, None, (validate_timezone(tz),)
-    zones = _number_zones(number, ntype)
+    zones = _number_zones(e164, country, ntype)
     if not zones:
         return e164, None, (validate_timezone(campaign_tz),)
     if window is None or len(zones) == 1:
@@ -112,36 +112,46 @@ def phone_and_zones(raw: object, region: str | None, window: CallingWindow | Non
     return e164, None, resolve_zones(window, None, e164, campaign_tz, at=at)
 
 
-def _read_international(text: str) -> tuple[str, Any, int] | None:
-    """(E.164, the number, its type) for a valid number in international form that
-    `phonenumbers.parse` would read the same way; None to take the reference path."""
+def _read_international(text: str) -> tuple[str, int, int] | None:
+    """(E.164, country code, number type) for a valid number in international form
+    that `phonenumbers.parse` would read the same way; None to take the reference path."""
     compact = text.strip().replace(" ", "").replace("-", "")
     if not _INTERNATIONAL.fullmatch(compact):
         return None
     for length in (1, 2, 3):
-        country = int(compact[1:1 + length])
-        if country in COUNTRY_CODE_TO_REGION_CODE:
+        country = _COUNTRY_CODES.get(compact[1:1 + length])
+        if country is not None:
             break
     else:
         return None
     national = compact[1 + length:]
     if national.startswith("0"):  # a leading zero is kept (Italy) or stripped: parse decides
         return None
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region_code_for_country_code(country))
-    if metadata is None:
+    prefix = _national_prefix(country)
+    if prefix is not None and prefix.match(national):  # parse would try to strip it: let it
         return None
-    prefix = metadata.national_prefix_for_parsing
-    if prefix:  # parse would try to strip a national prefix here: let it
-        pattern = _prefix_patterns.get(prefix)
-        if pattern is None:
-            pattern = _prefix_patterns[prefix] = re.compile(prefix)
-        if pattern.match(national):
-            return None
-    number = PhoneNumber(country_code=country, national_number=int(national))
     ntype = _number_type(country, national)
     if ntype == PhoneNumberType.UNKNOWN:  # invalid: the reference path words the reason
         return None
-    return compact, number, ntype
+    return compact, country, ntype
+
+
+#: Country calling codes by their digits ("49" -> 49).
+_COUNTRY_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
+_NO_PREFIX = re.compile(r"(?!)")  # matches nothing
+_national_prefixes: dict[int, re.Pattern[str] | None] = {}
+
+
+def _national_prefix(country: int) -> re.Pattern[str] | None:
+    """The national prefix `parse` strips from numbers of `country` (as a pattern);
+    `_NO_PREFIX` when it has none; None when the country has no metadata."""
+    if country in _national_prefixes:
+        pattern = _national_prefixes[country]
+        return None if pattern is _NO_PREFIX else pattern
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region_code_for_country_code(country))
+    prefix = metadata.national_prefix_for_parsing if metadata is not None else None
+    _national_prefixes[country] = pattern = re.compile(prefix) if prefix else _NO_PREFIX
+    return None if pattern is _NO_PREFIX else pattern
 
 
 # -- phonenumbers' number_type, with its patterns compiled once ---------------------------
@@ -149,61 +159,73 @@ def _read_international(text: str) -> tuple[str, Any, int] | None:
 # several calls each (a regex-cache lookup per pattern): most of an import's CPU. The
 # same walk, in the same order, over precompiled patterns gives the same answers
 # (tests/test_cli.py compares the fast reading with `parse_phone` for every region).
+# Each description's possible lengths are checked once per length, when its table for
+# numbers of that length is built: a number then meets only the patterns it can match.
 
-_Matcher = tuple[frozenset[int] | None, "re.Pattern[str] | None"] | None
 _TYPED_DESCS = (
     (PhoneNumberType.PREMIUM_RATE, "premium_rate"), (PhoneNumberType.TOLL_FREE, "toll_free"),
     (PhoneNumberType.SHARED_COST, "shared_cost"), (PhoneNumberType.VOIP, "voip"),
     (PhoneNumberType.PERSONAL_NUMBER, "personal_number"), (PhoneNumberType.PAGER, "pager"),
     (PhoneNumberType.UAN, "uan"), (PhoneNumberType.VOICEMAIL, "voicemail"),
 )
-_type_tables: dict[int, Any] = {}
+_type_tables: dict[tuple[int, int], tuple[Any, ...]] = {}
 _leading: dict[str, re.Pattern[str]] = {}
+_compiled: dict[str, re.Pattern[str]] = {}
 
 
-def _matcher(desc: Any) -> _Matcher:
-    if desc is None:
+def _pattern_for(desc: Any, length: int) -> re.Pattern[str] | None:
+    """The pattern of `desc` when a number of `length` digits can match it, else None
+    (phonenumbers' `_is_number_matching_desc`, its length test done up front)."""
+    if desc is None or not desc.national_number_pattern:
         return None
-    pattern = desc.national_number_pattern
-    lengths = frozenset(desc.possible_length) if desc.possible_length else None
-    return lengths, (re.compile(pattern) if pattern else None)
+    if desc.possible_length and length not in desc.possible_length:
+        return None
+    text = desc.national_number_pattern
+    pattern = _compiled.get(text)
+    if pattern is None:
+        pattern = _compiled[text] = re.compile(text)
+    return pattern
 
 
-def _matches(national: str, matcher: _Matcher) -> bool:
-    if matcher is None:
-        return False
-    lengths, pattern = matcher
-    if lengths is not None and len(national) not in lengths:
-        return False
-    return pattern is not None and pattern.fullmatch(national) is not None
+def _type_table(metadata: Any, length: int) -> tuple[Any, ...]:
+    key = (id(metadata), length)
+    table = _type_tables.get(key)
+    if table is None:
+        table = _type_tables[key] = (
+            _pattern_for(metadata.general_desc, length),
+            tuple((ntype, pattern) for ntype, name in _TYPED_DESCS
+                  if (pattern := _pattern_for(getattr(metadata, name), length)) is not None),
+            _pattern_for(metadata.fixed_line, length), _pattern_for(metadata.mobile, length),
+            bool(metadata.same_mobile_and_fixed_line_pattern),
+            metadata,  # kept alive: its id is this table's key
+        )
+    return table
 
 
 def _type_in(national: str, metadata: Any) -> int:
-    """`phonenumbers`' `_number_type_helper`, over the compiled table of `metadata`."""
-    table = _type_tables.get(id(metadata))
-    if table is None:
-        table = _type_tables[id(metadata)] = (
-            metadata, _matcher(metadata.general_desc),
-            tuple((t, _matcher(getattr(metadata, name))) for t, name in _TYPED_DESCS),
-            _matcher(metadata.fixed_line), _matcher(metadata.mobile),
-            bool(metadata.same_mobile_and_fixed_line_pattern),
-        )
-    _, general, typed, fixed, mobile, same = table
-    if not _matches(national, general):
+    """`phonenumbers`' `_number_type_helper`, over the compiled tables of `metadata`."""
+    general, typed, fixed, mobile, same, _ = _type_table(metadata, len(national))
+    if general is None or general.fullmatch(national) is None:
         return PhoneNumberType.UNKNOWN
-    for ntype, matcher in typed:
-        if _matches(national, matcher):
+    for ntype, pattern in typed:
+        if pattern.fullmatch(national) is not None:
             return ntype
-    if _matches(national, fixed):
-        both = same or _matches(national, mobile)
+    if fixed is not None and fixed.fullmatch(national) is not None:
+        both = same or (mobile is not None and mobile.fullmatch(national) is not None)
         return PhoneNumberType.FIXED_LINE_OR_MOBILE if both else PhoneNumberType.FIXED_LINE
-    if not same and _matches(national, mobile):
+    if not same and mobile is not None and mobile.fullmatch(national) is not None:
         return PhoneNumberType.MOBILE
     return PhoneNumberType.UNKNOWN
 
 
+_single_region: dict[int, Any] = {}
+
+
 def _number_type(country: int, national: str) -> int:
     """`phonenumbers.number_type` for a number without an Italian leading zero."""
+    metadata = _single_region.get(country)
+    if metadata is not None:
+        return _type_in(national, metadata)
     regions = COUNTRY_CODE_TO_REGION_CODE.get(country)
     if not regions:
         return PhoneNumberType.UNKNOWN
@@ -226,10 +248,12 @@ def _number_type(country: int, national: str) -> int:
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region)  # type: ignore[arg-type]  # None is fine, as in number_type
     if metadata is None:
         return PhoneNumberType.UNKNOWN
+    if len(regions) == 1:
+        _single_region[country] = metadata
     return _type_in(national, metadata)
 
 
-def _read_national(text: str, region: str | None) -> tuple[str, Any, int] | None:
+def _read_national(text: str, region: str | None) -> tuple[str, int, int] | None:
     """`_read_international` for a number in the national form of `region` (`030 1234567`
     in DE), when `parse` could only read it one way: the region's national prefix is a
     plain digit string, and the number starts neither with the international dialling
@@ -262,16 +286,28 @@ def _national_rules(region: str) -> tuple[str, str | None, re.Pattern[str] | Non
     return rules
 
 
-def _number_zones(number: Any, ntype: int) -> tuple[str, ...]:
-    """`dialstate.policy.zones_for_number` for a number already typed."""
-    if is_number_type_geographical(ntype, number.country_code):
-        found = tuple(time_zones_for_geographical_number(number))
+def _number_zones(e164: str, country: int, ntype: int) -> tuple[str, ...]:
+    """`dialstate.policy.zones_for_number` for a number already typed. A geographical
+    number's zones are those of the longest prefix of its digits in phonenumbers' time
+    zone table (`time_zones_for_geographical_number`, read from the E.164 text we
+    already have); the others take the reference path."""
+    if is_number_type_geographical(ntype, country):
+        found: tuple[str, ...] = _UNKNOWN_ZONES
+        for length in range(min(TIMEZONE_LONGEST_PREFIX, len(e164) - 1), 0, -1):
+            zones = TIMEZONE_DATA.get(e164[1:1 + length])
+            if zones is not None:
+                found = tuple(zones)
+                break
     else:
+        number = PhoneNumber(country_code=country, national_number=int(e164[len(str(country)) + 1:]))
         found = tuple(time_zones_for_number(number))
     zones = _zone_filter.get(found)
     if zones is None:
         zones = _zone_filter[found] = tuple(sorted(z for z in found if z != UNKNOWN_TIMEZONE and _known_zone(z)))
     return zones
+
+
+_UNKNOWN_ZONES = (UNKNOWN_TIMEZONE,)
 
 
 def _known_zone(name: str) -> bool:
