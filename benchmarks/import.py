@@ -31,15 +31,19 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 #: Share of rows that are not valid numbers.
 INVALID = 0.02
 BATCH = 2000
+#: A prime (coprime to 9,000,000): i -> i * SCATTER mod 9M is a permutation.
+SCATTER = 2_654_435_761
 
 
 def rows(count: int, seed: int = 1) -> Iterator[dict[str, object]]:
     """Contact rows as a CRM export has them: German numbers in national and
-    international form, some British and US ones, 2 % invalid, a few data fields."""
+    international form, some British and US ones, 2 % invalid, a few data fields.
+    The numbers come in no particular order (as a CRM sorts by customer, not by
+    number), so the phone index takes them at random places, as it would in use."""
     rng = random.Random(seed)
     for i in range(count):
         roll = rng.random()
-        n = 1_000_000 + i  # unique subscriber numbers: no duplicates
+        n = 1_000_000 + (i * SCATTER) % 9_000_000  # distinct for each i below 9M, scattered
         if roll < INVALID:
             phone = rng.choice(("", "n/a", f"030 12O{n}", str(rng.randrange(100, 9999))))
         elif roll < 0.30:
@@ -101,10 +105,13 @@ def measure_raw(url: str, count: int) -> dict[str, object]:
     """The same rows straight into the tables: no parsing, no zones, no duplicate check."""
     import sqlite3
 
+    from dialstate.engine.importer import IMPORT_CACHE_KIB
+
     campaign = _campaign(url)
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")  # the page cache the import uses
     contact_sql = (
         "INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts, priority,"
         " timezone, zone_key, external_id, data, ready_since, created_at, updated_at)"

@@ -134,3 +134,9 @@ class IdempotencyConflict(DialstateError):
 
 class SchemaOutOfDate(DialstateError):
     """The database schema is older than this version of dialstate."""
+
+
+class SkipRow(DialstateError):
+    """Raised by an `add_contacts(adapt=...)` function to leave an item out: it is not
+    added, and `on_reject` hears of it as `skipped`, with the exception's text. (Not an
+    error the engine raises: a signal from the caller's own code.)"""

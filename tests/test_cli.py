@@ -21,7 +21,7 @@ import phonenumbers
 import pytest
 from typer.testing import CliRunner
 
-from dialstate import CallingWindow, DialMode, Engine, Outcome
+from dialstate import CallingWindow, DialMode, Engine, InvalidArgument, Outcome, SkipRow
 from dialstate.cli import app
 from dialstate.engine import importer
 from dialstate.engine.phones import parse_phone
@@ -504,8 +504,8 @@ def test_add_contacts_tells_on_reject_of_each_row_that_is_not_ready(sqlite_engin
         cid, ["+49 30 1234567", "", "+49 30 9999999", "030 1234567"],
         on_reject=lambda index, item, result, reason: heard.append((index, item, result)))
     assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (3, 1, 1, 1)
-    assert heard == [(3, "030 1234567", "duplicate"), (1, "", "invalid_record"),
-                     (2, "+49 30 9999999", "blacklisted")]
+    assert heard == [(1, "", "invalid_record"), (2, "+49 30 9999999", "blacklisted"),
+                     (3, "030 1234567", "duplicate")]
 
 
 def test_add_contacts_on_a_large_input_keeps_its_report(sqlite_engine: Engine,
@@ -534,11 +534,11 @@ def test_add_contacts_sets_apart_known_blacklisted_and_repeated_numbers_in_one_b
     report = engine.add_contacts(cid, filler + batch,
                                  on_reject=lambda index, item, result, reason: heard.append((index, result)))
     base = len(filler)
-    assert heard == [(base + 0, "duplicate"), (base + 4, "duplicate"), (base + 6, "duplicate"),
-                     (base + 2, "invalid_record"), (base + 3, "blacklisted")]
+    assert heard == [(base + 0, "duplicate"), (base + 2, "invalid_record"), (base + 3, "blacklisted"),
+                     (base + 4, "duplicate"), (base + 6, "duplicate")]
     assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (4004, 1, 1, 3)
     ids = report.contact_ids
-    assert ids == list(range(ids[0], ids[0] + 4004)) and ids[0] > max(first.contact_ids)
+    assert len(ids) == len(set(ids)) == 4004 and ids == sorted(ids) and ids[0] > max(first.contact_ids)
     # Ids follow the input order of the rows that were kept.
     kept = [engine.get_contact(i) for i in ids[-4:]]
     assert [(c.phone, c.state.value) for c in kept] == [
@@ -550,6 +550,38 @@ def test_add_contacts_sets_apart_known_blacklisted_and_repeated_numbers_in_one_b
     assert engine.get_contact(ids[-1]).timezone == "America/New_York"
     stats = engine.campaign_stats(cid)
     assert stats.by_state["ready"] == 2 + 4000 + 2
+
+
+class _Record:
+    """An adapter for records of the caller's own shape: (number, customer, score)."""
+
+    def __call__(self, record: tuple[str, str, str]) -> dict[str, object]:
+        number, customer, score = record
+        if not score.isdigit():
+            raise SkipRow(f"score {score!r} is not a number")
+        return {"phone": number, "external_id": customer, "priority": int(score)}
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "workers"])
+def test_add_contacts_adapts_items_and_skips_the_ones_the_adapter_refuses(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    if parallel:
+        monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = engine.create_campaign("C", DialMode.PREVIEW, default_region="DE").id
+    records = [(f"030 {3000000 + i}", f"c{i}", str(i % 10)) for i in range(4500)]
+    records[4001] = ("030 7777777", "c-bad", "high")
+    records[4002] = ("030 3000000", "c-again", "1")
+    heard: list[tuple[int, str, str]] = []
+    report = engine.add_contacts(cid, records, adapt=_Record(),
+                                 on_reject=lambda index, item, result, reason: heard.append((index, result, reason)))
+    assert heard == [(4001, "skipped", "score 'high' is not a number"),
+                     (4002, "duplicate", "+49303000000 is already in the campaign")]
+    assert (report.added, report.skipped, report.duplicates, report.invalid) == (4498, 1, 1, 0)
+    last = engine.get_contact(report.contact_ids[-1])
+    assert (last.phone, last.external_id, last.priority) == ("+49303004499", "c4499", 9)
+    with pytest.raises(InvalidArgument, match="priority must be an integer"):
+        engine.add_contacts(cid, [("030 1", "c", "1")], adapt=lambda record: {"phone": record[0], "priority": "1"})
+    assert engine.campaign_stats(cid).by_state["ready"] == 4498
 
 
 def test_the_cli_runs_as_a_module(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from rich.table import Table
 from dialstate.cli.common import DEFAULT_DB, DbOption, JsonOption, console, open_engine, print_json
 from dialstate.cli.errors import CliError
 from dialstate.engine.states import DialMode
-from dialstate.errors import ConfigurationError, DialstateError
+from dialstate.errors import ConfigurationError, DialstateError, SkipRow
 from dialstate.policy import validate_timezone
 
 #: Delimiters tried when none is given, in order of preference on a tie.
@@ -59,7 +59,12 @@ class _CountingReader(io.RawIOBase):
 
 @dataclass
 class Columns:
-    """Which header position feeds which contact field; the rest go into `data`."""
+    """Which header position feeds which contact field; the rest go into `data`.
+
+    Called with a CSV row, it gives the row's contact dict (the `adapt` function of
+    `add_contacts`, so it runs in the worker processes): a bad priority or time zone
+    skips the row with the reason.
+    """
 
     header: list[str]
     phone: int
@@ -68,12 +73,25 @@ class Columns:
     timezone: int | None
     data: list[int] = field(default_factory=list)
 
-
-@dataclass
-class Skipped:
-    """Rows the command line refused itself (a bad priority or time zone)."""
-
-    count: int = 0
+    def __call__(self, row: list[str]) -> dict[str, Any]:
+        item: dict[str, Any] = {"phone": row[self.phone]}
+        if self.external_id is not None and (external_id := row[self.external_id].strip()):
+            item["external_id"] = external_id
+        if self.priority is not None and (text := row[self.priority].strip()):
+            try:
+                item["priority"] = int(text)
+            except ValueError:
+                raise SkipRow(f"priority {text!r} is not a whole number") from None
+        if self.timezone is not None and (name := row[self.timezone].strip()):
+            try:
+                item["timezone"] = validate_timezone(name)
+            except ConfigurationError:
+                raise SkipRow(f"time zone {name!r} is not an IANA zone (like Europe/Berlin)") from None
+        header = self.header
+        data = {header[i]: row[i] for i in self.data if row[i] != ""}
+        if data:
+            item["data"] = data
+        return item
 
 
 def import_csv(
@@ -125,7 +143,6 @@ def import_csv(
         engine.get_campaign(campaign)  # CampaignNotFound before anything is read
         lines = array("L")
         writer = RejectsWriter(rejects, header) if rejects is not None else None
-        skipped = Skipped()
         progress = Progress(TextColumn("[bold]importing[/bold] {task.description}"), BarColumn(),
                             DownloadColumn(), TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
                             console=console(stderr=True), transient=True,
@@ -136,15 +153,16 @@ def import_csv(
             progress.update(task, completed=counter.count, rows=rows)
             progress.refresh()
 
-        rows = read_rows(text, file, encoding, sep, columns, lines, writer, skipped, tick)
+        rows = read_rows(text, file, encoding, sep, len(header), lines, tick)
 
         def on_reject(index: int, item: object, result: str, reason: str) -> None:
             if writer is not None:
-                writer.write(lines[index], result, reason, _original(item, columns))
+                assert isinstance(item, list)
+                writer.write(lines[index], result, reason, item[:len(header)])
 
         try:
             with progress:
-                report = engine.add_contacts(campaign, rows, actor="import", on_reject=on_reject)
+                report = engine.add_contacts(campaign, rows, actor="import", on_reject=on_reject, adapt=columns)
         except BaseException as exc:
             if writer is not None:
                 writer.discard()
@@ -154,16 +172,16 @@ def import_csv(
         if writer is not None:
             writer.close()
     seconds = time.perf_counter() - started
-    _print_report(campaign, len(lines) + skipped.count, report, skipped.count, seconds, rejects, as_json)
+    _print_report(campaign, len(lines), report, seconds, rejects, as_json)
 
 
-def _print_report(campaign: int, rows: int, report: Any, skipped: int, seconds: float,
-                  rejects: Path | None, as_json: bool) -> None:
+def _print_report(campaign: int, rows: int, report: Any, seconds: float, rejects: Path | None,
+                  as_json: bool) -> None:
     ready = report.added - report.invalid - report.blacklisted
     numbers = {
         "campaign": campaign, "rows": rows, "added": report.added, "ready": ready,
         "invalid_record": report.invalid, "blacklisted": report.blacklisted,
-        "duplicates": report.duplicates, "skipped": skipped, "seconds": round(seconds, 3),
+        "duplicates": report.duplicates, "skipped": report.skipped, "seconds": round(seconds, 3),
         "rows_per_second": round(rows / seconds) if seconds > 0 else None,
         "rejects": str(rejects) if rejects is not None else None,
     }
@@ -244,16 +262,14 @@ def map_columns(header: list[str], path: Path, sep: str, *, phone: str, external
                    [i for i in range(len(header)) if i not in used])
 
 
-def read_rows(text: IO[str], path: Path, encoding: str, sep: str, columns: Columns, lines: array[int],
-              writer: RejectsWriter | None, skipped: Skipped, tick: Any) -> Iterator[dict[str, Any]]:
-    """Each data row as an `add_contacts` item; `lines[i]` is the line item i started on.
+def read_rows(text: IO[str], path: Path, encoding: str, sep: str, width: int, lines: array[int],
+              tick: Any) -> Iterator[list[str]]:
+    """Each data row (its fields); `lines[i]` is the line row i started on.
 
     A row with more or fewer fields than the header, a decoding error or a CSV syntax
     error stops the import with the line number.
     """
     reader = csv.reader(text, delimiter=sep, strict=True)
-    width = len(columns.header)
-    zones_ok: dict[str, str | None] = {}
     start = 2
     while True:
         try:
@@ -272,58 +288,11 @@ def read_rows(text: IO[str], path: Path, encoding: str, sep: str, columns: Colum
                 f"{path} line {line}: {len(row)} field(s) where the header has {width} (split on {sep!r}); "
                 "check the delimiter (--delimiter) and the quoting; nothing was imported"
             )
-        item, problem = _item(row, columns, zones_ok)
-        if problem is not None:
-            skipped.count += 1
-            if writer is not None:
-                writer.write(line, "skipped", problem, row)
-            continue
         lines.append(line)
         if len(lines) % PROGRESS_EVERY == 0:
             tick(len(lines))
-        yield item
+        yield row
     tick(len(lines))
-
-
-def _item(row: list[str], columns: Columns, zones_ok: dict[str, str | None]) -> tuple[dict[str, Any], str | None]:
-    item: dict[str, Any] = {"phone": row[columns.phone]}
-    if columns.external_id is not None and row[columns.external_id].strip():
-        item["external_id"] = row[columns.external_id].strip()
-    if columns.priority is not None and row[columns.priority].strip():
-        text = row[columns.priority].strip()
-        try:
-            item["priority"] = int(text)
-        except ValueError:
-            return item, f"priority {text!r} is not a whole number"
-    if columns.timezone is not None and row[columns.timezone].strip():
-        name = row[columns.timezone].strip()
-        if name not in zones_ok:
-            try:
-                validate_timezone(name)
-                zones_ok[name] = None
-            except ConfigurationError:
-                zones_ok[name] = f"time zone {name!r} is not an IANA zone (like Europe/Berlin)"
-        if zones_ok[name] is not None:
-            return item, zones_ok[name]
-        item["timezone"] = name
-    data = {columns.header[i]: row[i] for i in columns.data if row[i] != ""}
-    if data:
-        item["data"] = data
-    return item, None
-
-
-def _original(item: object, columns: Columns) -> list[str]:
-    """The CSV row an item was made from (for the rejects file)."""
-    assert isinstance(item, dict)
-    row = [""] * len(columns.header)
-    row[columns.phone] = str(item.get("phone") or "")
-    for key, position in (("external_id", columns.external_id), ("priority", columns.priority),
-                          ("timezone", columns.timezone)):
-        if position is not None and key in item:
-            row[position] = str(item[key])
-    for name, value in (item.get("data") or {}).items():
-        row[columns.header.index(name)] = value
-    return row
 
 
 def _decode_error(path: Path, encoding: str) -> str:

@@ -1,10 +1,12 @@
 """`add_contacts`: streaming import in batches, one transaction for the whole call.
 
-Each batch is prepared by a pure function (phone parsing, zone resolution, field
-checks); a large input is prepared in worker processes, a bounded number of batches
-ahead, while this process writes. The writes are two `executemany` per batch
-(contacts, then their first history entries) with ids allocated up front, all in the
-caller's one transaction.
+Each batch is prepared by a pure function (the caller's `adapt`, field checks, phone
+parsing, zone resolution, repeats within the batch) into the very rows the contact
+INSERT takes; a large input is prepared in worker processes, a bounded number of
+batches ahead, while this process writes. Per batch the writer runs one contact
+`executemany` (ids from the batch's first id, in input order; a number already in the
+campaign is skipped by the unique index and reported after) and one set-wise INSERT of
+the first history entries, all in the caller's one transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dialstate.engine.base import INSERT_HISTORY, EngineBase
 from dialstate.engine.phones import phone_and_zones
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
-from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgument
+from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgument, SkipRow
 from dialstate.policy import CallingWindow, validate_timezone
 
 S = ContactState
@@ -38,8 +40,12 @@ PARALLEL_AFTER = 20_000
 AHEAD_PER_WORKER = 2
 
 #: `on_reject(index, item, result, reason)`: told of each input item that did not
-#: become a `ready` contact; `result` is `invalid_record`, `blacklisted` or `duplicate`.
+#: become a `ready` contact; `result` is `invalid_record`, `blacklisted`, `duplicate`
+#: or `skipped` (the `adapt` function refused it).
 RejectHook = Callable[[int, object, str, str], Any]
+#: `adapt(item)`: turns an input item of the caller's own shape into a phone string or
+#: a contact dict; raises `SkipRow(reason)` to leave the item out.
+Adapter = Callable[[Any], object]
 
 _INSERT_READY_HISTORY = (
     "INSERT INTO ds_history (contact_id, seq, from_state, to_state, trigger, at, actor, attempt,"
@@ -47,10 +53,15 @@ _INSERT_READY_HISTORY = (
     " SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL"
     " FROM ds_contact WHERE id IN ({})"
 )
+#: `{id}` is `?` (the row starts with its id) or, on SQLite, `? + <first id>` (the row
+#: starts with its position in the batch: worker-made rows then go in untouched).
 _INSERT_CONTACT = (
     "INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,"
     " priority, timezone, zone_key, external_id, data, ready_since, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES ({id}, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+    # A number already in the campaign is not added again: the unique index finds it
+    # while inserting (no lookup before), and the rows it left out are looked up after.
+    " ON CONFLICT (campaign_id, phone_key) DO NOTHING"
 )
 
 
@@ -58,9 +69,11 @@ class PreparedBatch(NamedTuple):
     """One batch of input items, checked, in the shape the writer needs (it crosses
     the process boundary once per batch, as plain tuples, which pickle cheaply).
 
-    `rows` are the contact rows without their id, in input order: `ready` for a valid
-    number, `invalid_record` with the reason in `invalid` otherwise. A number repeated
-    within the batch is left out after its first time and listed in `duplicates`.
+    `rows` are the contact rows in input order, each starting with its position in
+    the batch (its id is the batch's first id plus that), then the INSERT's columns:
+    `ready` for a valid number, `invalid_record` (the reason in `invalid`) otherwise.
+    A number repeated within the batch counts once; the repeats and the items `adapt`
+    refused are in `rejected`.
     """
 
     rows: list[tuple[Any, ...]]
@@ -68,13 +81,13 @@ class PreparedBatch(NamedTuple):
     offsets: list[int] | None
     #: (row position, why the number is invalid) of the `invalid_record` rows.
     invalid: list[tuple[int, str]]
-    #: (input offset, E.164) of the repeats within the batch.
-    duplicates: list[tuple[int, str]]
+    #: (input offset, result, reason) of the items that did not become rows, in order.
+    rejected: list[tuple[int, str, str]]
     zone_keys: frozenset[str]
 
 
-#: Positions in a prepared contact row (the INSERT's columns after the id).
-KEY, STATE, ZONE = 2, 3, 6
+#: Positions in a prepared contact row.
+POSITION, KEY, STATE, ZONE = 0, 3, 4, 7
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,7 @@ class ImportSettings:
     timezone: str
     at: datetime
     campaign_id: int = 0
+    adapt: Adapter | None = None
 
 
 #: One encoder for every row: `json.dumps` with options builds a new one per call.
@@ -134,31 +148,40 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
 
 def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int) -> PreparedBatch:
     """The contact rows of `items` (input indexes from `start`), ready to insert but for
-    their ids, with the invalid numbers and the repeats within the batch set apart."""
-    campaign_id, now = settings.campaign_id, settings.at.timestamp()
+    the batch's first id, with the invalid numbers and the repeats within the batch set
+    apart."""
+    campaign_id, now, adapt = settings.campaign_id, settings.at.timestamp(), settings.adapt
     ready, invalid_state = S.READY.value, S.INVALID_RECORD.value
     rows: list[tuple[Any, ...]] = []
     offsets: list[int] = []
     invalid: list[tuple[int, str]] = []
-    duplicates: list[tuple[int, str]] = []
+    rejected: list[tuple[int, str, str]] = []
     seen: set[str] = set()
     zone_keys: set[str] = set()
     for offset, item in enumerate(items):
+        if adapt is not None:
+            try:
+                item = adapt(item)
+            except SkipRow as exc:
+                rejected.append((offset, "skipped", str(exc)))
+                continue
         phone, key, reason, priority, tz, zone_key, external_id, data = prepare(item, settings, start + offset)
         if key is not None:
             if key in seen:
-                duplicates.append((offset, key))
+                rejected.append((offset, "duplicate", f"{key} is already in the campaign"))
                 continue
             seen.add(key)
+        position = len(rows)
         if reason is None:
-            rows.append((campaign_id, phone, key, ready, priority, tz, zone_key, external_id, data, now, now, now))
+            rows.append((position, campaign_id, phone, key, ready, priority, tz, zone_key, external_id, data,
+                         now, now, now))
         else:
-            invalid.append((len(rows), reason))
-            rows.append((campaign_id, phone, key, invalid_state, priority, tz, zone_key, external_id, data,
-                         None, now, now))
+            invalid.append((position, reason))
+            rows.append((position, campaign_id, phone, key, invalid_state, priority, tz, zone_key, external_id,
+                         data, None, now, now))
         offsets.append(offset)
         zone_keys.add(zone_key)
-    return PreparedBatch(rows, offsets if duplicates else None, invalid, duplicates, frozenset(zone_keys))
+    return PreparedBatch(rows, offsets if rejected else None, invalid, rejected, frozenset(zone_keys))
 
 
 def batches(items: Iterable[object], size: int = BATCH) -> Iterator[list[object]]:
@@ -244,12 +267,20 @@ def _import_cache(db: Any, conn: Any) -> Iterator[None]:
 
 class ImportMixin(EngineBase):
     def add_contacts(self, campaign_id: int, contacts: Iterable[object], *,
-                     actor: str | None = None, on_reject: RejectHook | None = None) -> ImportReport:
+                     actor: str | None = None, on_reject: RejectHook | None = None,
+                     adapt: Adapter | None = None) -> ImportReport:
         """Add contacts (phone strings or dicts with `phone, external_id, priority,
         timezone, data`), streaming in batches, in one transaction.
 
-        `on_reject(index, item, result, reason)` hears of every item that did not
-        become a `ready` contact (`invalid_record`, `blacklisted` or `duplicate`).
+        `on_reject(index, item, result, reason)` hears, in input order, of every item
+        that did not become a `ready` contact (`invalid_record`, `blacklisted`,
+        `duplicate`, or `skipped`).
+
+        `adapt(item)`, when given, turns each item of the caller's own shape (a CSV
+        row, a database record) into a phone string or a contact dict, and may raise
+        `SkipRow(reason)` to leave it out. It runs where the items are prepared: in
+        worker processes for a large input, so it must pickle (a module-level function,
+        or an instance of a module-level class).
         """
         if isinstance(contacts, (str, bytes, Mapping)):
             raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
@@ -264,7 +295,7 @@ class ImportMixin(EngineBase):
                 # other added (SQLite's writer lock already serializes them).
                 db.execute(conn, "SELECT pg_advisory_xact_lock(?, ?)", (IMPORT_LOCK, campaign_id))
             cfg = self._config(conn, campaign_id, row[0])
-            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id)
+            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id, adapt)
             report = self._write_batches(conn, campaign_id, cfg.policy_version,
                                          prepared_batches(contacts, settings), at.timestamp(), actor, on_reject)
         return report
@@ -272,77 +303,90 @@ class ImportMixin(EngineBase):
     def _write_batches(self, conn: Any, campaign_id: int, policy_version: int,
                        batches_: Iterable[tuple[int, list[object], PreparedBatch]], now: float,
                        actor: str | None, on_reject: RejectHook | None) -> ImportReport:
-        """Write the prepared batches: per batch, the numbers already in the campaign
-        (added before, or by an earlier batch) and the blacklisted ones are set apart,
-        the rest go in as they came from the workers, with ids in input order."""
+        """Write the prepared batches: per batch, the blacklisted numbers are marked,
+        the rows go in as they came from the workers (ids in input order), and those
+        whose number was in the campaign already (added before, or by an earlier batch)
+        are found missing after the insert and reported as duplicates."""
         db = self._db
-        added = invalid = blacklisted = duplicates = 0
+        added = invalid = blacklisted = duplicates = skipped = 0
         ids: list[int] = []
         zone_keys: set[str] = set()
         next_id = None
         if not db.is_pg:
             next_id = db.execute(conn, "SELECT COALESCE(MAX(id), 0) FROM ds_contact").fetchone()[0] + 1
-        ready = S.READY.value
-        banned_note = "the number is on the blacklist"
+        banned_state = S.BLACKLISTED.value
         for start, items, batch in batches_:
-            rows, offsets, notes = batch.rows, batch.offsets, batch.invalid
-            keys = [row[KEY] for row in rows if row[KEY] is not None]
-            existing = self._existing(
-                conn, "SELECT phone_key FROM ds_contact WHERE campaign_id = ? AND phone_key IN ({})",
-                (campaign_id,), keys,
-            )
-            banned: set[str] = set()
-            if keys and db.execute(conn, "SELECT 1 FROM ds_blacklist LIMIT 1").fetchone() is not None:
-                banned = self._existing(conn, "SELECT phone FROM ds_blacklist WHERE phone IN ({})", (), keys)
-            repeats, zones = batch.duplicates, batch.zone_keys
-            if existing or banned:
-                rows, offsets, notes, more, banned_count = _set_apart(rows, offsets, notes, existing, banned,
-                                                                      banned_note, now)
-                repeats = sorted(repeats + more)
-                zones = frozenset(row[ZONE] for row in rows)
-                blacklisted += banned_count
-            duplicates += len(repeats)
-            invalid += len(batch.invalid)
+            rows, offsets, rejected, zones = batch.rows, batch.offsets, batch.rejected, batch.zone_keys
+            notes = [(position, S.INVALID_RECORD.value, reason) for position, reason in batch.invalid]
+            invalid += len(notes)
+            if rows and db.execute(conn, "SELECT 1 FROM ds_blacklist LIMIT 1").fetchone() is not None:
+                banned = self._existing(conn, "SELECT phone FROM ds_blacklist WHERE phone IN ({})", (),
+                                        [row[KEY] for row in rows if row[KEY] is not None])
+                if banned:
+                    rows, notes = _blacklist(rows, notes, banned, now)
+            new_ids: list[int] = []
+            dropped: set[int] = set()
+            if rows:
+                if next_id is None:
+                    new_ids = [r[0] for r in db.execute(
+                        conn,
+                        "SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)",
+                        (len(rows),),
+                    ).fetchall()]
+                    inserted = db.executemany(conn, _INSERT_CONTACT.format(id="?"),
+                                              [(new_ids[row[POSITION]], *row[1:]) for row in rows])
+                else:
+                    new_ids = list(range(next_id, next_id + len(rows)))
+                    inserted = db.executemany(conn, _INSERT_CONTACT.format(id=f"? + {int(next_id)}"), rows)
+                    next_id += len(rows)
+                if inserted < len(rows):  # some numbers were in the campaign already
+                    present = self._existing(conn, "SELECT id FROM ds_contact WHERE id IN ({})", (), new_ids)
+                    gone = [row for row in rows if new_ids[row[POSITION]] not in present]
+                    dropped = {row[POSITION] for row in gone}
+                    rejected = sorted([*rejected, *(
+                        (row[POSITION] if offsets is None else offsets[row[POSITION]], "duplicate",
+                         f"{row[KEY]} is already in the campaign") for row in gone)])
+                    notes = [note for note in notes if note[0] not in dropped]
+                    zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
+            for _, result, _ in rejected:
+                if result == "duplicate":
+                    duplicates += 1
+                else:
+                    skipped += 1
+            blacklisted += sum(1 for _, state, _ in notes if state == banned_state)
             if on_reject is not None:
-                for offset, key in repeats:
-                    on_reject(start + offset, items[offset], "duplicate", f"{key} is already in the campaign")
-                for position, note in notes:
-                    offset = position if offsets is None else offsets[position]
-                    on_reject(start + offset, items[offset], rows[position][STATE], note)
-            if not rows:
-                continue
+                told = [*rejected, *((position if offsets is None else offsets[position], state, note)
+                                     for position, state, note in notes)]
+                for offset, result, reason in sorted(told, key=_first):
+                    on_reject(start + offset, items[offset], result, reason)
             for zone_key in zones - zone_keys:
                 zone_keys.add(zone_key)
                 self._add_zone_key(conn, campaign_id, zone_key)
-            if next_id is None:
-                new_ids = [r[0] for r in db.execute(
-                    conn, "SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)",
-                    (len(rows),),
-                ).fetchall()]
-            else:
-                new_ids = list(range(next_id, next_id + len(rows)))
-                next_id += len(rows)
-            db.executemany(conn, _INSERT_CONTACT, [(cid, *row) for cid, row in zip(new_ids, rows, strict=True)])
+            kept = new_ids if not dropped else [cid for position, cid in enumerate(new_ids)
+                                                if position not in dropped]
             # The first entry of every ready contact, written by the database from the
             # rows just inserted (looked up by primary key); the others carry a note.
             if notes:
-                ready_ids = [cid for cid, row in zip(new_ids, rows, strict=True) if row[STATE] == ready]
                 db.executemany(conn, INSERT_HISTORY, [
-                    (new_ids[position], 1, None, rows[position][STATE], "add", now, actor, 0, None, None, None,
-                     None, policy_version, note)
-                    for position, note in notes
+                    (new_ids[position], 1, None, state, "add", now, actor, 0, None, None, None, None,
+                     policy_version, note)
+                    for position, state, note in notes
                 ])
+                noted = {position for position, _, _ in notes}
+                ready_ids = [new_ids[row[POSITION]] for row in rows
+                             if row[POSITION] not in noted and row[POSITION] not in dropped]
             else:
-                ready_ids = new_ids
+                ready_ids = kept
             if ready_ids:
                 db.execute(conn, _INSERT_READY_HISTORY.format(db.placeholders(len(ready_ids))),
                            (actor, policy_version, *ready_ids))
-            added += len(rows)
-            ids.extend(new_ids)
-        return ImportReport(added, invalid, blacklisted, duplicates, ids)
+            added += len(kept)
+            ids.extend(kept)
+        return ImportReport(added, invalid, blacklisted, duplicates, ids, skipped)
 
-    def _existing(self, conn: Any, sql: str, params: tuple[Any, ...], keys: list[str]) -> set[str]:
-        found: set[str] = set()
+    def _existing(self, conn: Any, sql: str, params: tuple[Any, ...], keys: Sequence[Any]) -> set[Any]:
+        """The values of `keys` the query (`{}` the place of the list) finds."""
+        found: set[Any] = set()
         db = self._db
         for i in range(0, len(keys), 500):
             part = keys[i:i + 500]
@@ -359,31 +403,15 @@ class ImportMixin(EngineBase):
         )
 
 
-def _set_apart(rows: list[tuple[Any, ...]], offsets: list[int] | None, notes: list[tuple[int, str]],
-               existing: set[str], banned: set[str], banned_note: str, now: float,
-               ) -> tuple[list[tuple[Any, ...]], list[int], list[tuple[int, str]], list[tuple[int, str]], int]:
-    """A batch without the numbers already in the campaign (returned as repeats, by
-    input offset) and with the blacklisted ones in `blacklisted` (noted), positions
-    renumbered: (rows, offsets, notes, repeats, how many were blacklisted)."""
-    why = dict(notes)
-    kept: list[tuple[Any, ...]] = []
-    kept_offsets: list[int] = []
-    kept_notes: list[tuple[int, str]] = []
-    repeats: list[tuple[int, str]] = []
-    count = 0
-    for position, row in enumerate(rows):
-        offset = position if offsets is None else offsets[position]
-        key = row[KEY]
-        if key in existing:
-            repeats.append((offset, key))
-            continue
-        note = why.get(position)
-        if key in banned:
-            row = (*row[:STATE], S.BLACKLISTED.value, *row[STATE + 1:-3], None, now, now)
-            note = banned_note
-            count += 1
-        if note is not None:
-            kept_notes.append((len(kept), note))
-        kept.append(row)
-        kept_offsets.append(offset)
-    return kept, kept_offsets, kept_notes, repeats, count
+def _first(told: tuple[int, str, str]) -> int:
+    return told[0]
+
+
+def _blacklist(rows: list[tuple[Any, ...]], notes: list[tuple[int, str, str]], banned: set[str], now: float,
+               ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]:
+    """The batch with its blacklisted numbers in `blacklisted`, noted."""
+    state, note = S.BLACKLISTED.value, "the number is on the blacklist"
+    marked = [row if row[KEY] not in banned else (*row[:STATE], state, *row[STATE + 1:-3], None, now, now)
+              for row in rows]
+    more = [(row[POSITION], state, note) for row in rows if row[KEY] in banned]
+    return marked, sorted([*notes, *more])

@@ -162,6 +162,8 @@ class ImportReport:
     blacklisted: int
     duplicates: int
     contact_ids: list[int]
+    #: Items an `adapt` function left out (`SkipRow`): not added, not duplicates.
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
