@@ -21,7 +21,7 @@ import phonenumbers
 import pytest
 from typer.testing import CliRunner
 
-from dialstate import CallingWindow, DialMode, Engine, InvalidArgument, Outcome, SkipRow
+from dialstate import CallingWindow, ConfigurationError, DialMode, Engine, InvalidArgument, Outcome, SkipRow
 from dialstate.cli import app
 from dialstate.engine import importer
 from dialstate.engine.phones import parse_phone
@@ -402,9 +402,10 @@ def test_import_stops_at_a_row_with_more_fields_than_the_header(tmp_path: Path, 
     source = write_csv(tmp_path / "ragged.csv", "phone,name\n+49 30 1234567,Ada\n+49 30 1234568,Ben,x\n")
     assert_one_line_error(run("import", str(source), "--new", "X", "--db", db), 1,
                           "ragged.csv line 3: 3 field(s) where the header has 2", "nothing was imported",
-                          "(campaign 1 'X' was created and is empty)")
+                          "(no campaign was created)")
     with Engine(db) as engine:
-        assert engine.campaign_stats(1).total == 0  # one transaction: nothing kept
+        assert engine.campaigns() == []  # one transaction: neither the campaign nor a contact kept
+        assert engine.create_campaign("Y").id >= 1
 
 
 def test_import_stops_at_a_line_that_is_not_in_the_encoding(tmp_path: Path, db: str) -> None:
@@ -582,6 +583,26 @@ def test_add_contacts_adapts_items_and_skips_the_ones_the_adapter_refuses(
     with pytest.raises(InvalidArgument, match="priority must be an integer"):
         engine.add_contacts(cid, [("030 1", "c", "1")], adapt=lambda record: {"phone": record[0], "priority": "1"})
     assert engine.campaign_stats(cid).by_state["ready"] == 4498
+
+
+def test_create_campaign_with_contacts_keeps_both_or_neither(engine: Engine) -> None:
+    campaign, report = engine.create_campaign_with_contacts(
+        "Spring", ["030 1234567", "x"], mode=DialMode.PROGRESSIVE, default_region="DE",
+        timezone="Europe/Berlin", before_call_work_seconds=5)
+    assert (campaign.name, campaign.mode, campaign.default_region) == ("Spring", DialMode.PROGRESSIVE, "DE")
+    assert (report.added, report.invalid) == (2, 1)
+    assert engine.get_contact(report.contact_ids[0]).campaign_id == campaign.id
+    with pytest.raises(InvalidArgument, match="contact #1: priority must be an integer"):
+        engine.create_campaign_with_contacts("Broken", ["030 7654321", {"phone": "030 7654322", "priority": "1"}],
+                                             default_region="DE")
+    assert [c.name for c in engine.campaigns()] == ["Spring"]
+    with pytest.raises(ConfigurationError, match="unknown time zone"):
+        engine.create_campaign_with_contacts("Bad zone", ["030 7654321"], timezone="Mars/Base")
+    # The rolled-back campaign's settings are forgotten: on SQLite its id is given out again.
+    other = engine.create_campaign("Summer", default_region="US", timezone="America/New_York")
+    added = engine.add_contacts(other.id, ["212 555 0123"])
+    assert engine.get_contact(added.contact_ids[0]).phone == "+12125550123"
+    assert [c.name for c in engine.campaigns()] == ["Spring", "Summer"]
 
 
 def test_the_cli_runs_as_a_module(tmp_path: Path) -> None:

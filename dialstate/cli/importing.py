@@ -137,10 +137,8 @@ def import_csv(
                                                                  ("priority", priority_column),
                                                                  ("timezone", timezone_column))
                                         if given != name})
-        if new is not None:
-            campaign = engine.create_campaign(new, mode=mode, default_region=region, timezone=timezone).id
-        assert campaign is not None
-        engine.get_campaign(campaign)  # CampaignNotFound before anything is read
+        if campaign is not None:
+            engine.get_campaign(campaign)  # CampaignNotFound before anything is read
         lines = array("L")
         writer = RejectsWriter(rejects, header) if rejects is not None else None
         progress = Progress(TextColumn("[bold]importing[/bold] {task.description}"), BarColumn(),
@@ -162,16 +160,25 @@ def import_csv(
 
         try:
             with progress:
-                report = engine.add_contacts(campaign, rows, actor="import", on_reject=on_reject, adapt=columns)
+                if new is not None:  # the campaign and its contacts in one transaction
+                    created, report = engine.create_campaign_with_contacts(
+                        new, rows, mode=mode, default_region=region, timezone=timezone, actor="import",
+                        on_reject=on_reject, adapt=columns)
+                    campaign = created.id
+                else:
+                    assert campaign is not None
+                    report = engine.add_contacts(campaign, rows, actor="import", on_reject=on_reject,
+                                                 adapt=columns)
         except BaseException as exc:
             if writer is not None:
                 writer.discard()
             if new is not None and isinstance(exc, DialstateError):
-                raise CliError(f"{exc} (campaign {campaign} {new!r} was created and is empty)") from exc
+                raise CliError(f"{exc} (no campaign was created)") from exc
             raise
         if writer is not None:
             writer.close()
     seconds = time.perf_counter() - started
+    assert campaign is not None
     _print_report(campaign, len(lines), report, seconds, rejects, as_json)
 
 

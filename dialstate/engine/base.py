@@ -214,6 +214,14 @@ class EngineBase:
                 self._configs[key] = cfg
         return cfg
 
+    def _forget_campaign(self, campaign_id: int) -> None:
+        """Drop what is remembered of a campaign whose creation was rolled back (SQLite
+        gives its id to the next campaign)."""
+        with self._cfg_lock:
+            for cache in (self._configs, self._policies):
+                for key in [key for key in cache if key[0] == campaign_id]:
+                    del cache[key]
+
     def _campaign_rows(self, conn: Any, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Campaign rows as dicts, their JSON columns decoded."""
         rows = self._db.execute(conn, f"{_SELECT_CAMPAIGN} {where}", params).fetchall()

@@ -42,6 +42,17 @@ class CampaignsMixin(EngineBase):
         """Create a campaign; the timers are `before_call_work_seconds`,
         `after_call_work_seconds`, `assign_timeout_seconds`, `dial_timeout_seconds`,
         `max_call_seconds`, `operator_wait_seconds` and `callback_grace_seconds`."""
+        columns, policy = self._campaign_columns(name, mode, retry_policy, calling_window, timezone,
+                                                 default_region, dispositions, default_disposition, timers)
+        with self._db.transaction() as conn:
+            campaign_id = self._insert_campaign(conn, columns, policy)
+        return self.get_campaign(campaign_id)
+
+    def _campaign_columns(self, name: str, mode: DialMode | str, retry_policy: RetryPolicy | None,
+                          calling_window: CallingWindow | None, timezone: str, default_region: str | None,
+                          dispositions: Mapping[str, str] | None, default_disposition: str,
+                          timers: Mapping[str, float]) -> tuple[dict[str, Any], RetryPolicy]:
+        """The checked settings of a new campaign: (its row's columns, its retry policy)."""
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"a campaign name must be non-empty text, got {name!r}")
         try:
@@ -76,27 +87,28 @@ class CampaignsMixin(EngineBase):
                 f"default_disposition {default_disposition!r} is not one of this campaign's "
                 f"dispositions: {', '.join(sorted(allowed))}"
             )
-        now = self.now().timestamp()
-        db = self._db
         columns = {
             "name": name.strip(), "mode": mode.value, "status": RUNNING, "timezone": timezone,
             "default_region": default_region.upper() if default_region else None,
             "calling_window": json.dumps(calling_window.to_json()) if calling_window else None,
             "dispositions": json.dumps(own, sort_keys=True), "default_disposition": default_disposition,
-            "policy_version": 1, "created_at": now, **timer_values,
+            "policy_version": 1, "created_at": self.now().timestamp(), **timer_values,
         }
-        with db.transaction() as conn:
-            sql = (
-                f"INSERT INTO ds_campaign ({', '.join(columns)}) VALUES ({db.placeholders(len(columns))})"
-                " RETURNING id"
-            )
-            campaign_id = db.execute(conn, sql, tuple(columns.values())).fetchone()[0]
-            db.execute(
-                conn,
-                "INSERT INTO ds_retry_policy (campaign_id, version, policy, created_at) VALUES (?, 1, ?, ?)",
-                (campaign_id, json.dumps(policy.to_json(), sort_keys=True), now),
-            )
-        return self.get_campaign(campaign_id)
+        return columns, policy
+
+    def _insert_campaign(self, conn: Any, columns: dict[str, Any], policy: RetryPolicy) -> int:
+        db = self._db
+        sql = (
+            f"INSERT INTO ds_campaign ({', '.join(columns)}) VALUES ({db.placeholders(len(columns))})"
+            " RETURNING id"
+        )
+        campaign_id = int(db.execute(conn, sql, tuple(columns.values())).fetchone()[0])
+        db.execute(
+            conn,
+            "INSERT INTO ds_retry_policy (campaign_id, version, policy, created_at) VALUES (?, 1, ?, ?)",
+            (campaign_id, json.dumps(policy.to_json(), sort_keys=True), columns["created_at"]),
+        )
+        return campaign_id
 
     def get_campaign(self, campaign_id: int) -> Campaign:
         with self._db.reading() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,9 @@ from dialstate.engine.base import Clock
 from dialstate.engine.campaigns import CampaignsMixin
 from dialstate.engine.claims import ClaimsMixin
 from dialstate.engine.config import CampaignConfig
-from dialstate.engine.importer import ImportMixin
+from dialstate.engine.importer import Adapter, ImportMixin, RejectHook, check_contacts
+from dialstate.engine.snapshots import Campaign, ImportReport
+from dialstate.engine.states import DialMode
 from dialstate.engine.timers import TimersMixin
 
 #: How often a retry time is re-adjusted for rolling limits and the calling window
@@ -28,6 +31,33 @@ class Engine(TimersMixin, ClaimsMixin, CampaignsMixin, ImportMixin):
 
     def __init__(self, url: str = "sqlite:///dialstate.db", clock: Clock | None = None) -> None:
         super().__init__(url, clock)
+
+    def create_campaign_with_contacts(
+        self, name: str, contacts: Iterable[object], *, actor: str | None = None,
+        on_reject: RejectHook | None = None, adapt: Adapter | None = None, **settings: Any,
+    ) -> tuple[Campaign, ImportReport]:
+        """`create_campaign(name, **settings)` and `add_contacts(contacts, actor=,
+        on_reject=, adapt=)` in one transaction: when the import fails (a bad item, an
+        error raised by `contacts` or `adapt`, an interrupt) there is no campaign
+        either. Returns (the campaign, the import report)."""
+        check_contacts(contacts)
+        names = ("mode", "retry_policy", "calling_window", "timezone", "default_region", "dispositions",
+                 "default_disposition")
+        given = {key: settings.pop(key) for key in names if key in settings}
+        columns, policy = self._campaign_columns(
+            name, given.get("mode", DialMode.PREVIEW), given.get("retry_policy"), given.get("calling_window"),
+            given.get("timezone", "UTC"), given.get("default_region"), given.get("dispositions"),
+            given.get("default_disposition", "success"), settings)
+        campaign_id = None
+        try:
+            with self._db.transaction() as conn:
+                campaign_id = self._insert_campaign(conn, columns, policy)
+                report = self._import_into(conn, campaign_id, contacts, actor, on_reject, adapt)
+        except BaseException:
+            if campaign_id is not None:  # rolled back: SQLite gives the id out again
+                self._forget_campaign(campaign_id)
+            raise
+        return self.get_campaign(campaign_id), report
 
     def _prepare_schema(self) -> None:
         """Create an empty database (stamped at the newest migration); refuse one whose

@@ -282,11 +282,16 @@ class ImportMixin(EngineBase):
         worker processes for a large input, so it must pickle (a module-level function,
         or an instance of a module-level class).
         """
-        if isinstance(contacts, (str, bytes, Mapping)):
-            raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
+        check_contacts(contacts)
+        with self._db.transaction() as conn:
+            return self._import_into(conn, campaign_id, contacts, actor, on_reject, adapt)
+
+    def _import_into(self, conn: Any, campaign_id: int, contacts: Iterable[object], actor: str | None,
+                     on_reject: RejectHook | None, adapt: Adapter | None) -> ImportReport:
+        """`add_contacts` within the caller's transaction."""
         db = self._db
         at = self.now()
-        with db.transaction() as conn, _import_cache(db, conn):
+        with _import_cache(db, conn):
             row = db.execute(conn, "SELECT policy_version FROM ds_campaign WHERE id = ?", (campaign_id,)).fetchone()
             if row is None:
                 raise CampaignNotFound(campaign_id)
@@ -296,9 +301,8 @@ class ImportMixin(EngineBase):
                 db.execute(conn, "SELECT pg_advisory_xact_lock(?, ?)", (IMPORT_LOCK, campaign_id))
             cfg = self._config(conn, campaign_id, row[0])
             settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id, adapt)
-            report = self._write_batches(conn, campaign_id, cfg.policy_version,
-                                         prepared_batches(contacts, settings), at.timestamp(), actor, on_reject)
-        return report
+            return self._write_batches(conn, campaign_id, cfg.policy_version,
+                                       prepared_batches(contacts, settings), at.timestamp(), actor, on_reject)
 
     def _write_batches(self, conn: Any, campaign_id: int, policy_version: int,
                        batches_: Iterable[tuple[int, list[object], PreparedBatch]], now: float,
@@ -401,6 +405,11 @@ class ImportMixin(EngineBase):
             " ON CONFLICT (campaign_id, zone_key) DO NOTHING",
             (campaign_id, zone_key),
         )
+
+
+def check_contacts(contacts: object) -> None:
+    if isinstance(contacts, (str, bytes, Mapping)):
+        raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
 
 
 def _first(told: tuple[int, str, str]) -> int:
