@@ -585,6 +585,18 @@ def test_add_contacts_adapts_items_and_skips_the_ones_the_adapter_refuses(
     assert engine.campaign_stats(cid).by_state["ready"] == 4498
 
 
+def test_an_adapter_that_cannot_go_to_the_workers_runs_here(
+        sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = sqlite_engine.create_campaign("C", DialMode.PREVIEW, default_region="DE").id
+    suffix = "x"
+    report = sqlite_engine.add_contacts(cid, [f"030 {3000000 + i}" for i in range(5000)],
+                                        adapt=lambda raw: {"phone": raw, "external_id": raw + suffix})
+    assert report.added == 5000
+    assert sqlite_engine.get_contact(report.contact_ids[-1]).external_id == "030 3004999x"
+    assert "cannot be sent to worker processes" in caplog.text
+
+
 def test_create_campaign_with_contacts_keeps_both_or_neither(engine: Engine) -> None:
     campaign, report = engine.create_campaign_with_contacts(
         "Spring", ["030 1234567", "x"], mode=DialMode.PROGRESSIVE, default_region="DE",

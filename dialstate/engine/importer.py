@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
-from dialstate.engine.base import INSERT_HISTORY, EngineBase
+from dialstate.engine.base import INSERT_HISTORY, EngineBase, log
 from dialstate.engine.phones import phone_and_zones
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
@@ -210,7 +211,7 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, worke
         return
     count = workers if workers is not None else min(os.cpu_count() or 1, 8)
     context = _fork_context()
-    if count < 2 or context is None:
+    if count < 2 or context is None or not _picklable(settings):
         for chunk in chunks:
             yield start, chunk, prepare_batch(chunk, settings, start)
             start += len(chunk)
@@ -230,6 +231,18 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, worke
         finally:
             for _, _, future in pending:
                 future.cancel()
+
+
+def _picklable(settings: ImportSettings) -> bool:
+    """Whether the settings (with the caller's `adapt`) can go to a worker process; a
+    lambda or a nested function cannot, and its batches are then prepared here."""
+    try:
+        pickle.dumps(settings)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("add_contacts: adapt=%r cannot be sent to worker processes (%s); preparing every batch in "
+                    "this process (slower: pass a module-level function or class instance)", settings.adapt, exc)
+        return False
+    return True
 
 
 def _fork_context() -> Any:
