@@ -341,30 +341,15 @@ class ImportMixin(EngineBase):
                                         [row[KEY] for row in rows if row[KEY] is not None])
                 if banned:
                     rows, notes = _blacklist(rows, notes, banned, now)
-            new_ids: list[int] = []
-            dropped: set[int] = set()
-            if rows:
-                if next_id is None:
-                    new_ids = [r[0] for r in db.execute(
-                        conn,
-                        "SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)",
-                        (len(rows),),
-                    ).fetchall()]
-                    inserted = db.executemany(conn, _INSERT_CONTACT.format(id="?"),
-                                              [(new_ids[row[POSITION]], *row[1:]) for row in rows])
-                else:
-                    new_ids = list(range(next_id, next_id + len(rows)))
-                    inserted = db.executemany(conn, _INSERT_CONTACT.format(id=f"? + {int(next_id)}"), rows)
-                    next_id += len(rows)
-                if inserted < len(rows):  # some numbers were in the campaign already
-                    present = self._existing(conn, "SELECT id FROM ds_contact WHERE id IN ({})", (), new_ids)
-                    gone = [row for row in rows if new_ids[row[POSITION]] not in present]
-                    dropped = {row[POSITION] for row in gone}
-                    rejected = sorted([*rejected, *(
-                        (row[POSITION] if offsets is None else offsets[row[POSITION]], "duplicate",
-                         f"{row[KEY]} is already in the campaign") for row in gone)])
-                    notes = [note for note in notes if note[0] not in dropped]
-                    zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
+            new_ids, dropped = self._insert_contacts(conn, rows, next_id)
+            if next_id is not None:
+                next_id += len(new_ids)
+            if dropped:  # their numbers were in the campaign already
+                rejected = sorted([*rejected, *(
+                    (position if offsets is None else offsets[position], "duplicate",
+                     f"{rows[position][KEY]} is already in the campaign") for position in sorted(dropped))])
+                notes = [note for note in notes if note[0] not in dropped]
+                zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
             for _, result, _ in rejected:
                 if result == "duplicate":
                     duplicates += 1
@@ -400,6 +385,30 @@ class ImportMixin(EngineBase):
             added += len(kept)
             ids.extend(kept)
         return ImportReport(added, invalid, blacklisted, duplicates, ids, skipped)
+
+    def _insert_contacts(self, conn: Any, rows: list[tuple[Any, ...]], next_id: int | None,
+                         ) -> tuple[list[int], set[int]]:
+        """Insert a batch's rows: (the id of each row position, the positions the
+        unique index left out because their number is in the campaign already).
+        `next_id` is the batch's first id on SQLite; PostgreSQL takes them from the
+        sequence."""
+        db = self._db
+        if not rows:
+            return [], set()
+        if next_id is None:
+            new_ids = [r[0] for r in db.execute(
+                conn, "SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)",
+                (len(rows),),
+            ).fetchall()]
+            inserted = db.executemany(conn, _INSERT_CONTACT.format(id="?"),
+                                      [(new_ids[row[POSITION]], *row[1:]) for row in rows])
+        else:
+            new_ids = list(range(next_id, next_id + len(rows)))
+            inserted = db.executemany(conn, _INSERT_CONTACT.format(id=f"? + {int(next_id)}"), rows)
+        if inserted == len(rows):
+            return new_ids, set()
+        present = self._existing(conn, "SELECT id FROM ds_contact WHERE id IN ({})", (), new_ids)
+        return new_ids, {position for position, cid in enumerate(new_ids) if cid not in present}
 
     def _existing(self, conn: Any, sql: str, params: tuple[Any, ...], keys: Sequence[Any]) -> set[Any]:
         """The values of `keys` the query (`{}` the place of the list) finds."""
