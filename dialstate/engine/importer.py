@@ -54,12 +54,12 @@ _INSERT_READY_HISTORY = (
     " SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL"
     " FROM ds_contact WHERE id IN ({})"
 )
-#: `{id}` is `?` (the row starts with its id) or, on SQLite, `? + <first id>` (the row
-#: starts with its position in the batch: worker-made rows then go in untouched).
+#: SQLite: a row starts with its position in the batch, and `{first}` is the batch's
+#: first id, so the rows the workers made go in untouched.
 _INSERT_CONTACT = (
     "INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,"
     " priority, timezone, zone_key, external_id, data, ready_since, created_at, updated_at)"
-    " VALUES ({id}, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (? + {first}, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
     # A number already in the campaign is not added again: the unique index finds it
     # while inserting (no lookup before), and the rows it left out are looked up after.
     " ON CONFLICT (campaign_id, phone_key) DO NOTHING"
@@ -380,8 +380,12 @@ class ImportMixin(EngineBase):
             else:
                 ready_ids = kept
             if ready_ids:
-                db.execute(conn, _INSERT_READY_HISTORY.format(db.placeholders(len(ready_ids))),
-                           (actor, policy_version, *ready_ids))
+                if db.is_pg:  # one array parameter: PostgreSQL plans a long IN list slowly
+                    db.execute(conn, _INSERT_READY_HISTORY.replace("IN ({})", "= ANY(?)"),
+                               (actor, policy_version, ready_ids))
+                else:
+                    db.execute(conn, _INSERT_READY_HISTORY.format(db.placeholders(len(ready_ids))),
+                               (actor, policy_version, *ready_ids))
             added += len(kept)
             ids.extend(kept)
         return ImportReport(added, invalid, blacklisted, duplicates, ids, skipped)
@@ -400,11 +404,10 @@ class ImportMixin(EngineBase):
                 conn, "SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)",
                 (len(rows),),
             ).fetchall()]
-            inserted = db.executemany(conn, _INSERT_CONTACT.format(id="?"),
-                                      [(new_ids[row[POSITION]], *row[1:]) for row in rows])
+            inserted = _copy_contacts(conn, [(new_ids[row[POSITION]], *row[1:]) for row in rows])
         else:
             new_ids = list(range(next_id, next_id + len(rows)))
-            inserted = db.executemany(conn, _INSERT_CONTACT.format(id=f"? + {int(next_id)}"), rows)
+            inserted = db.executemany(conn, _INSERT_CONTACT.format(first=int(next_id)), rows)
         if inserted == len(rows):
             return new_ids, set()
         present = self._existing(conn, "SELECT id FROM ds_contact WHERE id IN ({})", (), new_ids)
@@ -427,6 +430,34 @@ class ImportMixin(EngineBase):
             " ON CONFLICT (campaign_id, zone_key) DO NOTHING",
             (campaign_id, zone_key),
         )
+
+
+#: PostgreSQL: a batch goes into a temporary table by COPY (per row, far less work in
+#: the client than a parameterized INSERT), then into ds_contact in one statement.
+_COPY_COLUMNS = ("id bigint, campaign_id integer, phone text, phone_key text, state text, priority integer,"
+                 " timezone text, zone_key text, external_id text, data text, ready_since double precision,"
+                 " created_at double precision, updated_at double precision")
+_FROM_COPY = (
+    "INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts, priority,"
+    " timezone, zone_key, external_id, data, ready_since, created_at, updated_at)"
+    " SELECT id, campaign_id, phone, phone_key, state, 1, 1, 0, priority, timezone, zone_key, external_id,"
+    " data, ready_since, created_at, updated_at FROM ds_import_contact"
+    " ON CONFLICT (campaign_id, phone_key) DO NOTHING"
+)
+
+
+def _copy_contacts(conn: Any, rows: list[tuple[Any, ...]]) -> int:
+    """Insert contact rows (id first) on PostgreSQL; returns how many went in (a number
+    already in the campaign is left out by the unique index)."""
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS ds_import_contact ({_COPY_COLUMNS}) ON COMMIT DROP")
+        with cur.copy("COPY ds_import_contact FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(_FROM_COPY)
+        inserted = int(cur.rowcount)
+        cur.execute("TRUNCATE ds_import_contact")
+    return inserted
 
 
 def check_contacts(contacts: object) -> None:
