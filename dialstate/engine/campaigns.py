@@ -42,17 +42,28 @@ class CampaignsMixin(EngineBase):
         """Create a campaign; the timers are `before_call_work_seconds`,
         `after_call_work_seconds`, `assign_timeout_seconds`, `dial_timeout_seconds`,
         `max_call_seconds`, `operator_wait_seconds` and `callback_grace_seconds`."""
-        columns, policy = self._campaign_columns(name, mode, retry_policy, calling_window, timezone,
-                                                 default_region, dispositions, default_disposition, timers)
+        columns, policy = self._campaign_columns(
+            name, mode, retry_policy, calling_window, timezone, default_region, dispositions=dispositions,
+            default_disposition=default_disposition, **timers)
         with self._db.transaction() as conn:
             campaign_id = self._insert_campaign(conn, columns, policy)
         return self.get_campaign(campaign_id)
 
-    def _campaign_columns(self, name: str, mode: DialMode | str, retry_policy: RetryPolicy | None,
-                          calling_window: CallingWindow | None, timezone: str, default_region: str | None,
-                          dispositions: Mapping[str, str] | None, default_disposition: str,
-                          timers: Mapping[str, float]) -> tuple[dict[str, Any], RetryPolicy]:
-        """The checked settings of a new campaign: (its row's columns, its retry policy)."""
+    def _campaign_columns(
+        self,
+        name: str,
+        mode: DialMode | str = DialMode.PREVIEW,
+        retry_policy: RetryPolicy | None = None,
+        calling_window: CallingWindow | None = None,
+        timezone: str = "UTC",
+        default_region: str | None = None,
+        *,
+        dispositions: Mapping[str, str] | None = None,
+        default_disposition: str = "success",
+        **timers: float,
+    ) -> tuple[dict[str, Any], RetryPolicy]:
+        """The checked settings of a new campaign (`create_campaign`'s arguments): its
+        row's columns and its retry policy."""
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"a campaign name must be non-empty text, got {name!r}")
         try:

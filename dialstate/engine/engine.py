@@ -12,7 +12,6 @@ from dialstate.engine.claims import ClaimsMixin
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.importer import Adapter, ImportMixin, RejectHook, check_contacts
 from dialstate.engine.snapshots import Campaign, ImportReport
-from dialstate.engine.states import DialMode
 from dialstate.engine.timers import TimersMixin
 
 #: How often a retry time is re-adjusted for rolling limits and the calling window
@@ -41,13 +40,7 @@ class Engine(TimersMixin, ClaimsMixin, CampaignsMixin, ImportMixin):
         error raised by `contacts` or `adapt`, an interrupt) there is no campaign
         either. Returns (the campaign, the import report)."""
         check_contacts(contacts)
-        names = ("mode", "retry_policy", "calling_window", "timezone", "default_region", "dispositions",
-                 "default_disposition")
-        given = {key: settings.pop(key) for key in names if key in settings}
-        columns, policy = self._campaign_columns(
-            name, given.get("mode", DialMode.PREVIEW), given.get("retry_policy"), given.get("calling_window"),
-            given.get("timezone", "UTC"), given.get("default_region"), given.get("dispositions"),
-            given.get("default_disposition", "success"), settings)
+        columns, policy = self._campaign_columns(name, **settings)
         campaign_id = None
         try:
             with self._db.transaction() as conn:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from dialstate.engine.base import INSERT_HISTORY, EngineBase, log
@@ -54,6 +55,8 @@ _INSERT_READY_HISTORY = (
     " SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL"
     " FROM ds_contact WHERE id IN ({})"
 )
+#: PostgreSQL takes the ids as one array: it plans a long IN list slowly.
+_INSERT_READY_HISTORY_PG = _INSERT_READY_HISTORY.replace("IN ({})", "= ANY(?)")
 #: SQLite: a row starts with its position in the batch, and `{first}` is the batch's
 #: first id, so the rows the workers made go in untouched.
 _INSERT_CONTACT = (
@@ -359,7 +362,7 @@ class ImportMixin(EngineBase):
             if on_reject is not None:
                 told = [*rejected, *((position if offsets is None else offsets[position], state, note)
                                      for position, state, note in notes)]
-                for offset, result, reason in sorted(told, key=_first):
+                for offset, result, reason in sorted(told, key=itemgetter(0)):
                     on_reject(start + offset, items[offset], result, reason)
             for zone_key in zones - zone_keys:
                 zone_keys.add(zone_key)
@@ -380,9 +383,8 @@ class ImportMixin(EngineBase):
             else:
                 ready_ids = kept
             if ready_ids:
-                if db.is_pg:  # one array parameter: PostgreSQL plans a long IN list slowly
-                    db.execute(conn, _INSERT_READY_HISTORY.replace("IN ({})", "= ANY(?)"),
-                               (actor, policy_version, ready_ids))
+                if db.is_pg:
+                    db.execute(conn, _INSERT_READY_HISTORY_PG, (actor, policy_version, ready_ids))
                 else:
                     db.execute(conn, _INSERT_READY_HISTORY.format(db.placeholders(len(ready_ids))),
                                (actor, policy_version, *ready_ids))
@@ -463,10 +465,6 @@ def _copy_contacts(conn: Any, rows: list[tuple[Any, ...]]) -> int:
 def check_contacts(contacts: object) -> None:
     if isinstance(contacts, (str, bytes, Mapping)):
         raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
-
-
-def _first(told: tuple[int, str, str]) -> int:
-    return told[0]
 
 
 def _blacklist(rows: list[tuple[Any, ...]], notes: list[tuple[int, str, str]], banned: set[str], now: float,

@@ -138,20 +138,17 @@ def _read_international(text: str) -> tuple[str, int, int] | None:
 
 #: Country calling codes by their digits ("49" -> 49).
 _COUNTRY_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
-_NO_PREFIX = re.compile(r"(?!)")  # matches nothing
 _national_prefixes: dict[int, re.Pattern[str] | None] = {}
 
 
 def _national_prefix(country: int) -> re.Pattern[str] | None:
     """The national prefix `parse` strips from numbers of `country` (as a pattern);
-    `_NO_PREFIX` when it has none; None when the country has no metadata."""
-    if country in _national_prefixes:
-        pattern = _national_prefixes[country]
-        return None if pattern is _NO_PREFIX else pattern
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region_code_for_country_code(country))
-    prefix = metadata.national_prefix_for_parsing if metadata is not None else None
-    _national_prefixes[country] = pattern = re.compile(prefix) if prefix else _NO_PREFIX
-    return None if pattern is _NO_PREFIX else pattern
+    None when it has none."""
+    if country not in _national_prefixes:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country, region_code_for_country_code(country))
+        prefix = metadata.national_prefix_for_parsing if metadata is not None else None
+        _national_prefixes[country] = re.compile(prefix) if prefix else None
+    return _national_prefixes[country]
 
 
 # -- phonenumbers' number_type, with its patterns compiled once ---------------------------
