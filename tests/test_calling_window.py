@@ -12,14 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialstate.errors import ConfigurationError
-from dialstate.policy import (
-    HORIZON,
-    CallingWindow,
-    resolve_zones,
-    validate_timezone,
-    zones_for_number,
-)
-from dialstate.policy import window as window_module
+from dialstate.phones import resolve_zones, zones_for_number
+from dialstate.phones import zones as window_module
+from dialstate.policy import HORIZON, CallingWindow, validate_timezone
 
 PROPERTY = settings(max_examples=120, deadline=None, database=None)
 US = ["America/New_York"]

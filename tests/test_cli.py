@@ -24,8 +24,7 @@ from typer.testing import CliRunner
 from dialstate import CallingWindow, ConfigurationError, DialMode, Engine, InvalidArgument, Outcome, SkipRow
 from dialstate.cli import app
 from dialstate.engine import importer
-from dialstate.engine.phones import parse_phone
-from dialstate.policy import resolve_zones
+from dialstate.phones import parse_phone, resolve_zones
 from tests.conftest import VirtualClock
 
 runner = CliRunner()

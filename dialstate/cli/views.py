@@ -232,7 +232,7 @@ def blacklist_add(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Blacklist a number: its waiting contacts become blacklisted now, those in a call at its end."""
-    from dialstate.engine.phones import normalize_blacklist_phone
+    from dialstate.phones import normalize_blacklist_phone
 
     with open_engine(db) as engine:
         moved = engine.blacklist_phone(phone, note, region=region, actor="cli")
@@ -247,7 +247,7 @@ def blacklist_remove(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Take a number off the blacklist; its blacklisted contacts go back to ready."""
-    from dialstate.engine.phones import normalize_blacklist_phone
+    from dialstate.phones import normalize_blacklist_phone
 
     key = normalize_blacklist_phone(phone, region)
     with open_engine(db) as engine:

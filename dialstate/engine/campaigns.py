@@ -303,7 +303,7 @@ class CampaignsMixin(EngineBase):
                         actor: str | None = None) -> int:
         """Put a number on the blacklist; its waiting contacts become `blacklisted` now,
         those in a call at the call's end. Returns how many contacts moved now."""
-        from dialstate.engine.phones import normalize_blacklist_phone
+        from dialstate.phones import normalize_blacklist_phone
 
         key = normalize_blacklist_phone(phone, region)
         now = self.now().timestamp()
@@ -329,7 +329,7 @@ class CampaignsMixin(EngineBase):
 
     def unblacklist_phone(self, phone: str, *, region: str | None = None, actor: str | None = None) -> int:
         """Take a number off the blacklist; its `blacklisted` contacts go back to `ready`."""
-        from dialstate.engine.phones import normalize_blacklist_phone
+        from dialstate.phones import normalize_blacklist_phone
 
         key = normalize_blacklist_phone(phone, region)
         db = self._db

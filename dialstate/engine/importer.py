@@ -26,10 +26,10 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from dialstate.engine.base import INSERT_HISTORY, EngineBase, log
-from dialstate.engine.phones import phone_and_zones
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
 from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgument, SkipRow
+from dialstate.phones import phone_and_zones
 from dialstate.policy import CallingWindow, validate_timezone
 
 S = ContactState

@@ -10,12 +10,11 @@ from dialstate.engine import decisions
 from dialstate.engine.base import Change, EngineBase, Step, join_notes
 from dialstate.engine.config import CampaignConfig
 from dialstate.engine.decisions import Decision, Meaning
-from dialstate.engine.phones import parse_phone
 from dialstate.engine.snapshots import Contact
 from dialstate.engine.states import BLACKLISTABLE_NOW, ContactState, DialMode
 from dialstate.errors import InvalidArgument, InvalidPhone
 from dialstate.outcomes import Outcome, normalize
-from dialstate.policy import resolve_zones
+from dialstate.phones import parse_phone, resolve_zones
 
 S = ContactState
 

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from dialstate.policy.retry import DEFAULT_DELAYS, RetryPolicy
-from dialstate.policy.window import (
-    HORIZON,
-    CallingWindow,
-    resolve_zones,
-    validate_timezone,
-    zones_for_number,
-)
+from dialstate.policy.window import HORIZON, CallingWindow, is_known_zone, validate_timezone
 
 __all__ = [
     "DEFAULT_DELAYS",
     "HORIZON",
     "CallingWindow",
     "RetryPolicy",
-    "resolve_zones",
+    "is_known_zone",
     "validate_timezone",
-    "zones_for_number",
 ]
