@@ -29,6 +29,7 @@ from dialstate.errors import (
 )
 from dialstate.outcomes import Outcome, OutcomeGroup
 from dialstate.policy import CallingWindow, RetryPolicy
+from dialstate.scheduler import Scheduler
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,7 @@ __all__ = [
     "Outcome",
     "OutcomeGroup",
     "RetryPolicy",
+    "Scheduler",
     "SchemaOutOfDate",
     "SkipRow",
     "StaleCallEvent",

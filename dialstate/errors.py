@@ -132,8 +132,52 @@ class IdempotencyConflict(DialstateError):
         )
 
 
+class OperatorLegCode(UnknownOutcome):
+    """A code that describes one operator's leg of a call, never a contact's call."""
+
+    def __init__(self, code: object, dialect: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            code,
+            dialect,
+            f"{dialect} code {code!r} describes an operator's leg, not the contact's "
+            f"call: {reason}. Report the outcome of the contact's own call instead.",
+        )
+
+
+class InvalidDialect(UnknownOutcome, ConfigurationError):
+    """A dialect that cannot be registered: a taken name, a bad code or outcome."""
+
+    def __init__(self, dialect: object, reason: str, code: object = None) -> None:
+        self.reason = reason
+        super().__init__(code, str(dialect), f"cannot register dialect {dialect!r}: {reason}")
+
+
+class TimerRuleFailed(DialstateError):
+    """A timer rule raised for one contact (a bug, a corrupt row): the scheduler puts
+    that contact off and fires the others."""
+
+    def __init__(self, contact_id: int, state: str, version: int) -> None:
+        self.contact_id = contact_id
+        self.state = state
+        self.version = version
+        super().__init__(f"the timer rule of contact {contact_id} (state {state}) failed")
+
+
+class MachineDefinitionError(ConfigurationError):
+    """The declarative lifecycle table describes a machine that cannot be right."""
+
+
 class SchemaOutOfDate(DialstateError):
     """The database schema is older than this version of dialstate."""
+
+
+class DemoDatabaseInUse(ConfigurationError):
+    """The demo's database holds campaigns of its own: the demo will not touch them."""
+
+
+class CliError(DialstateError):
+    """A runtime problem the command line found itself (a file, a column, a line)."""
 
 
 class SkipRow(DialstateError):

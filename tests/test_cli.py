@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from dialstate import CallingWindow, ConfigurationError, DialMode, Engine, InvalidArgument, Outcome, SkipRow
 from dialstate.cli import app
-from dialstate.engine import importer
-from dialstate.phones import parse_phone, resolve_zones
+from dialstate.engine import importer, prepare
+from dialstate.phones import parse_phone, phone_and_zones, resolve_zones
 from tests.conftest import VirtualClock
 
 runner = CliRunner()
@@ -301,7 +301,7 @@ def test_worker_stops_cleanly_on_sigterm(db: str) -> None:
 
 
 def test_a_database_older_than_the_code_is_refused_in_one_line(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dialstate.models import schema
+    from dialstate.store import schema
 
     Engine(db).close()
     monkeypatch.setattr(schema, "HEAD", "9001")
@@ -482,16 +482,16 @@ def test_the_fast_phone_path_agrees_with_parse_phone_and_resolve_zones(window: C
     for raw, region in _corpus():
         e164, reason = parse_phone(raw, region)
         expected = (e164, reason, resolve_zones(window, None, e164, "Europe/Berlin", at=AT))
-        assert importer.phone_and_zones(raw, region, window, None, "Europe/Berlin", AT) == expected, raw
+        assert phone_and_zones(raw, region, window, None, "Europe/Berlin", AT) == expected, raw
 
 
 def test_preparing_in_worker_processes_gives_the_serial_result() -> None:
-    settings = importer.ImportSettings("DE", WINDOW, "Europe/Berlin", AT)
+    settings = prepare.ImportSettings("DE", WINDOW, "Europe/Berlin", AT)
     items: list[object] = [f"+49 30 {2000000 + i}" if i % 7 else f"030 {3000000 + i}" for i in range(9000)]
-    parallel = list(importer.prepared_batches(items, settings, workers=2, parallel_after=2000))
-    assert [start for start, _, _ in parallel] == list(range(0, 9000, importer.BATCH))
-    serial = [importer.prepare_batch(items[start:start + importer.BATCH], settings, start)
-              for start in range(0, 9000, importer.BATCH)]
+    parallel = list(prepare.prepared_batches(items, settings, workers=2, parallel_after=2000))
+    assert [start for start, _, _ in parallel] == list(range(0, 9000, prepare.BATCH))
+    serial = [prepare.prepare_batch(items[start:start + prepare.BATCH], settings, start)
+              for start in range(0, 9000, prepare.BATCH)]
     assert [batch for _, _, batch in parallel] == serial
     assert sum(len(batch.rows) for batch in serial) == 9000
 

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from dialstate import Engine, SchemaOutOfDate
 from dialstate.cli import app
-from dialstate.engine.sql import Database
 from dialstate.errors import ConfigurationError
-from dialstate.models import schema
+from dialstate.store import schema
+from dialstate.store.database import Database
 
 runner = CliRunner()
 

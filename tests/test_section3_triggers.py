@@ -16,8 +16,8 @@ from dialstate import (
     Outcome,
     RetryPolicy,
 )
+from dialstate.engine.lifecycle import PUBLIC_TRIGGERS
 from dialstate.engine.machine import machine_for
-from dialstate.engine.table import PUBLIC_TRIGGERS
 from tests.invariants import assert_history_continuous
 
 S = ContactState

@@ -7,8 +7,8 @@ import typer
 from dialstate.cli.common import DbOption, JsonOption, console, print_json
 from dialstate.engine.engine import Engine
 from dialstate.engine.snapshots import Contact
-from dialstate.engine.sql import Database
-from dialstate.models import schema
+from dialstate.store import schema
+from dialstate.store.database import Database
 
 db_app = typer.Typer(help="The database schema: apply migrations, show the revision.", no_args_is_help=True)
 

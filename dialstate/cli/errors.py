@@ -23,10 +23,6 @@ FAILURE = 1
 DEBUG_FLAG = "--debug"
 
 
-class CliError(DialstateError):
-    """A runtime problem the command line found itself (a file, a column, a line)."""
-
-
 class DialstateGroup(TyperGroup):
     """The root command: runs a subcommand and turns any error into one line."""
 

@@ -25,9 +25,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from dialstate.cli.common import DEFAULT_DB, DbOption, JsonOption, console, open_engine, print_json
-from dialstate.cli.errors import CliError
 from dialstate.engine.states import DialMode
-from dialstate.errors import ConfigurationError, DialstateError, SkipRow
+from dialstate.errors import CliError, ConfigurationError, DialstateError, SkipRow
 from dialstate.policy import validate_timezone
 
 #: Delimiters tried when none is given, in order of preference on a tie.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -232,7 +232,7 @@ def blacklist_add(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Blacklist a number: its waiting contacts become blacklisted now, those in a call at its end."""
-    from dialstate.phones import normalize_blacklist_phone
+    from dialstate.phones import normalize_blacklist_phone  # reshape: blacklist_key in section 13
 
     with open_engine(db) as engine:
         moved = engine.blacklist_phone(phone, note, region=region, actor="cli")
@@ -247,7 +247,7 @@ def blacklist_remove(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Take a number off the blacklist; its blacklisted contacts go back to ready."""
-    from dialstate.phones import normalize_blacklist_phone
+    from dialstate.phones import normalize_blacklist_phone  # reshape: blacklist_key in section 13
 
     key = normalize_blacklist_phone(phone, region)
     with open_engine(db) as engine:
@@ -281,7 +281,7 @@ def blacklist_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> No
 
 # -- diagrams -----------------------------------------------------------------------------------
 
-class DiagramFormat(str, Enum):
+class DiagramFormat(StrEnum):
     MERMAID = "mermaid"
     DOT = "dot"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.errors import UnknownDisposition
@@ -23,7 +23,7 @@ O = Outcome
 SUCCESS_OUTCOMES = frozenset({O.COMPLETED, O.TRANSFERRED, O.ESCALATED})
 
 
-class Meaning(str, Enum):
+class Meaning(StrEnum):
     """What a wrap-up disposition does (spec section 5)."""
 
     SUCCESS = "success"

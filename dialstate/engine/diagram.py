@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from dialstate.engine.lifecycle import ENTRY_STATES
 from dialstate.engine.machine import mode_rules
 from dialstate.engine.states import ContactState, DialMode, StateKind
-from dialstate.engine.table import ENTRY_STATES
 
 #: Administrative moves that exist from (nearly) every state; drawn as a note, not as
 #: arrows, so the lifecycle stays readable.

@@ -9,22 +9,18 @@ policy decided. The machine then checks the move is one the table allows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
 from transitions import EventData, Machine
 
+from dialstate.engine.lifecycle import ENTRY_STATES, PUBLIC_TRIGGERS, RULES, SELF_LOOPS, STATES, Rule
 from dialstate.engine.states import ContactState, DialMode, StateKind
-from dialstate.engine.table import ENTRY_STATES, PUBLIC_TRIGGERS, RULES, SELF_LOOPS, Rule
-from dialstate.errors import ConfigurationError, InvalidTransition
+from dialstate.errors import InvalidTransition, MachineDefinitionError
 
 S = ContactState
 _REFUSED = "<refused>"
-
-
-class MachineDefinitionError(ConfigurationError):
-    """The declarative table describes a machine that cannot be right."""
 
 
 class _Token:
@@ -197,9 +193,39 @@ def machine_for(mode: DialMode) -> ModeMachine:
     return build(mode)
 
 
-def build_all() -> dict[DialMode, ModeMachine]:
+def check_timers(timeout_rules: Collection[str]) -> None:
+    """Check the timers of the state table: each names its time (a setting or a
+    column), fires a trigger that moves the contact out of (or keeps it in) that state
+    in every mode the timer applies to, and that trigger has a timeout rule."""
+    problems = []
+    for state, spec in STATES.items():
+        timer = spec.timer
+        if timer is None:
+            continue
+        if (timer.setting is None) == (timer.column is None):
+            problems.append(f"the timer of {state} needs exactly one of a setting or a column")
+        if timer.fires not in timeout_rules:
+            problems.append(f"timed state {state} fires {timer.fires!r}, which has no timeout rule")
+        for mode in timer.modes:
+            machine = machine_for(mode)
+            if state in machine.states and (timer.fires, state.value) not in machine.moves \
+                    and state not in SELF_LOOPS.get(timer.fires, ()):
+                problems.append(f"timed state {state} fires {timer.fires!r}, which does not move it in {mode} mode")
+    if problems:
+        raise MachineDefinitionError("state table: " + "; ".join(sorted(problems)))
+
+
+def build_all(timeout_rules: Collection[str] | None = None) -> dict[DialMode, ModeMachine]:
+    """Build and check every mode's machine and the timers of the state table (against
+    the engine's timeout rules unless others are given)."""
+    if timeout_rules is None:
+        from dialstate.engine.plans import TIMEOUT_RULES
+
+        timeout_rules = TIMEOUT_RULES
     _check_rules_used()
-    return {mode: machine_for(mode) for mode in DialMode}
+    machines = {mode: machine_for(mode) for mode in DialMode}
+    check_timers(timeout_rules)
+    return machines
 
 
 def rules_for(mode: DialMode) -> list[Rule]:

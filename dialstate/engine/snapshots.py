@@ -142,6 +142,28 @@ class HistoryEntry:
         return _to_json(self)
 
 
+def history_entry(values: Mapping[str, Any]) -> HistoryEntry:
+    """A history entry from its row (as a dict of `dialstate.store.rows.HISTORY_COLUMNS`)."""
+    outcome = values["outcome"]
+    from_state = values["from_state"]
+    return HistoryEntry(
+        seq=values["seq"],
+        from_state=_STATES[from_state] if from_state else None,
+        to_state=_STATES[values["to_state"]],
+        trigger=values["trigger"],
+        at=_fromtimestamp(values["at"], UTC),
+        actor=values["actor"],
+        attempt=values["attempt"],
+        call_id=values["call_id"],
+        outcome=_OUTCOMES[outcome] if outcome else None,
+        raw_code=values["raw_code"],
+        dialect=values["dialect"],
+        policy_version=values["policy_version"],
+        note=values["note"],
+        contact_id=values["contact_id"],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     id: int

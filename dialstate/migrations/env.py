@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from dialstate.models.schema import metadata
+from dialstate.store.schema import metadata
 
 
 def _run(connection: object) -> None:
@@ -34,7 +34,7 @@ def _main() -> None:
     url = context.get_x_argument(as_dictionary=True).get("db")
     if not url:
         raise SystemExit("pass the database as -x db=URL")
-    from dialstate.engine.sql import Database
+    from dialstate.store.database import Database
 
     db = Database(url)
     try:

@@ -1,20 +1,18 @@
-"""The canonical outcome vocabulary (spec section 4) and its groups (seed 000)."""
+"""The canonical outcome vocabulary (spec section 4) and its three groups (completed,
+no response, failed: the grouping campaign reports use)."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class OutcomeGroup(str, Enum):
+class OutcomeGroup(StrEnum):
     COMPLETED = "completed"
     NO_RESPONSE = "no_response"
     FAILED = "failed"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What came of one call attempt, whatever the switch or vendor called it."""
 
     COMPLETED = "completed"
@@ -33,9 +31,6 @@ class Outcome(str, Enum):
     BLOCKED = "blocked"
     NOT_ALLOWED = "not_allowed"
     UNKNOWN = "unknown"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def group(self) -> OutcomeGroup:

@@ -11,30 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from dialstate.errors import ConfigurationError, UnknownOutcome
+from dialstate.errors import InvalidDialect, OperatorLegCode, UnknownOutcome
 from dialstate.outcomes._outcome import Outcome
 from dialstate.outcomes.dialects import BUILTIN, DialectData
-
-
-class OperatorLegCode(UnknownOutcome):
-    """A code that describes one operator's leg of a call, never a contact's call."""
-
-    def __init__(self, code: object, dialect: str, reason: str) -> None:
-        self.reason = reason
-        super().__init__(
-            code,
-            dialect,
-            f"{dialect} code {code!r} describes an operator's leg, not the contact's "
-            f"call: {reason}. Report the outcome of the contact's own call instead.",
-        )
-
-
-class InvalidDialect(UnknownOutcome, ConfigurationError):
-    """A dialect that cannot be registered: a taken name, a bad code or outcome."""
-
-    def __init__(self, dialect: object, reason: str, code: object = None) -> None:
-        self.reason = reason
-        super().__init__(code, str(dialect), f"cannot register dialect {dialect!r}: {reason}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class Scheduler:
         total = 0
         while True:
             started = time.perf_counter()
-            batch = self.engine._fire_batch(self.batch_size)
+            batch = self.engine.fire_batch(self.batch_size)
             total += len(batch.fired)
             self._fired_total += len(batch.fired)
             _log_batch(batch, time.perf_counter() - started)

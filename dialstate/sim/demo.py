@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 from dialstate.engine.engine import Engine
 from dialstate.engine.snapshots import Campaign, CampaignStats, Contact, HistoryEntry, ImportReport
 from dialstate.engine.states import DialMode
-from dialstate.errors import ConfigurationError
+from dialstate.errors import DemoDatabaseInUse
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
 from dialstate.sim.clock import VirtualClock
 from dialstate.sim.numbers import generate
 from dialstate.sim.simulation import Simulation, Tally
+from dialstate.store.ops import Work, all_rows, one
+from dialstate.store.sqlite import campaign_names_in_file
 
 #: Campaigns the demo made carry this prefix; the demo only ever removes those.
 DEMO_PREFIX = "Demo: "
@@ -31,10 +33,6 @@ DAYS = "mon-sat"
 WINDOW = CallingWindow("09:00", "20:00", days=DAYS)
 POLICY = RetryPolicy(max_attempts=4, backoff=1.5, max_delay=4 * 3600,
                      delays={Outcome.NO_ANSWER: 2400, Outcome.VOICEMAIL: 5400})
-
-
-class DemoDatabaseInUse(ConfigurationError):
-    """The demo's database holds campaigns of its own: the demo will not touch them."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,7 @@ def prepare_database(url: str) -> list[str]:
         file = Path(path).expanduser()
         if not file.exists():
             return []
-        names = _sqlite_campaign_names(file)
+        names = campaign_names_in_file(file)
         _refuse_others(url, names)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{file}{suffix}").unlink(missing_ok=True)
@@ -138,22 +136,6 @@ def prepare_database(url: str) -> list[str]:
     return [f"canceled the earlier demo campaign {c.id}" for c in canceled]
 
 
-def _sqlite_campaign_names(file: Path) -> list[str]:
-    import sqlite3
-
-    try:
-        with sqlite3.connect(f"file:{file}?mode=ro", uri=True) as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not tables:
-                return []
-            if "ds_campaign" not in tables:
-                raise DemoDatabaseInUse(f"{file} is not a dialstate demo database; give the demo another --db")
-            return [r[0] for r in conn.execute("SELECT name FROM ds_campaign")]
-    except sqlite3.DatabaseError as exc:
-        raise DemoDatabaseInUse(
-            f"{file} is not a dialstate demo database ({exc}); give the demo another --db") from None
-
-
 def _refuse_others(url: str, names: list[str]) -> None:
     others = [n for n in names if not n.startswith(DEMO_PREFIX)]
     if others:
@@ -166,10 +148,11 @@ def _refuse_others(url: str, names: list[str]) -> None:
 def attempts_histogram(engine: Engine, campaign_id: int) -> dict[int, int]:
     """Contacts by the number of counted attempts made on them."""
     db = engine.database
-    with db.reading() as conn:
-        rows = db.execute(conn, "SELECT attempts, COUNT(*) FROM ds_contact WHERE campaign_id = ? GROUP BY attempts"
-                          " ORDER BY attempts", (campaign_id,)).fetchall()
-    return {int(a): int(n) for a, n in rows}
+
+    def read() -> Work[list[Any]]:
+        return (yield all_rows(db.q["attempts_histogram"], (campaign_id,)))  # type: ignore[no-any-return]
+
+    return {int(a): int(n) for a, n in db.read(read())}
 
 
 def _sample_ids(engine: Engine, campaign_id: int, tally: Tally) -> list[int]:
@@ -180,14 +163,15 @@ def _sample_ids(engine: Engine, campaign_id: int, tally: Tally) -> list[int]:
         picks.append(cid)
         break
     db = engine.database
-    with db.reading() as conn:
-        row = db.execute(
-            conn, "SELECT id FROM ds_contact WHERE campaign_id = ? AND state = 'success' AND attempts >= 2"
-            " AND id NOT IN (?) ORDER BY attempts DESC, id LIMIT 1", (campaign_id, picks[0] if picks else 0),
-        ).fetchone()
+    first = picks[0] if picks else 0
+
+    def read() -> Work[Any]:
+        row = yield one(db.q["demo_sample_reached_late"], (campaign_id, first))
         if row is None:
-            row = db.execute(conn, "SELECT id FROM ds_contact WHERE campaign_id = ? AND id NOT IN (?)"
-                             " ORDER BY seq DESC, id LIMIT 1", (campaign_id, picks[0] if picks else 0)).fetchone()
+            row = yield one(db.q["demo_sample_busiest"], (campaign_id, first))
+        return row
+
+    row = db.read(read())
     if row is not None:
         picks.append(int(row[0]))
     return picks

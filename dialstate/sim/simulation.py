@@ -135,12 +135,8 @@ class Simulation:
         return min(candidates) if candidates else None
 
     def _in_flight(self) -> bool:
-        db = self.engine.database
-        states = [s.value for s in IN_FLIGHT]
-        with db.reading() as conn:
-            row = db.execute(conn, f"SELECT COUNT(*) FROM ds_contact WHERE campaign_id = ? AND state IN "
-                                   f"({db.placeholders(len(states))})", (self.campaign, *states)).fetchone()
-        return bool(row[0])
+        by_state = self.engine.campaign_stats(self.campaign).by_state
+        return any(by_state.get(state.value) for state in IN_FLIGHT)
 
     def at(self, delay: float, action: Callable[..., Any], *args: Any) -> None:
         heapq.heappush(self._heap, (self.clock.seconds + delay, next(self._seq), action, args))

@@ -1,4 +1,5 @@
-"""The built-in dialects: one module of data per vendor vocabulary.
+"""The built-in dialects: one module of data per platform's vocabulary (the module
+names the platform; the dialect name is what `normalize` takes).
 
 Each module holds a ``TABLE`` from the vendor's code to an ``Outcome`` and, where the
 source is text, the ``SEPARATORS`` its words may be joined by. ``BUILTIN`` lists them
@@ -14,13 +15,13 @@ from typing import Final, TypeAlias
 from dialstate.outcomes._outcome import Outcome
 from dialstate.outcomes.dialects import (
     asterisk,
-    call_result,
-    call_status,
+    click_to_call,
+    cloud_dialer,
+    conversational_ai,
     freeswitch,
-    leg_status,
     q850,
-    session_status,
     sip,
+    voice_campaigns,
 )
 
 CodeTable: TypeAlias = (
@@ -52,13 +53,13 @@ BUILTIN: Final[tuple[DialectData, ...]] = (
     DialectData("asterisk", asterisk.TABLE),
     DialectData(
         "call_result",
-        call_result.TABLE,
-        separators=call_result.SEPARATORS,
-        operator_leg_codes=call_result.OPERATOR_LEG_CODES,
+        cloud_dialer.TABLE,
+        separators=cloud_dialer.SEPARATORS,
+        operator_leg_codes=cloud_dialer.OPERATOR_LEG_CODES,
     ),
-    DialectData("call_status", call_status.TABLE, separators=call_status.SEPARATORS),
-    DialectData("leg_status", leg_status.TABLE, separators=leg_status.SEPARATORS),
-    DialectData("session_status", session_status.TABLE, separators=session_status.SEPARATORS),
+    DialectData("call_status", voice_campaigns.TABLE, separators=voice_campaigns.SEPARATORS),
+    DialectData("leg_status", click_to_call.TABLE, separators=click_to_call.SEPARATORS),
+    DialectData("session_status", conversational_ai.TABLE, separators=conversational_ai.SEPARATORS),
 )
 
 __all__ = ["BUILTIN", "CodeTable", "DialectData"]

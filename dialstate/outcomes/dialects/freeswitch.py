@@ -5,7 +5,7 @@ their outcome from the q850 and sip tables, so each decision is made once. The
 names FreeSWITCH invented itself carry their own decision here. Names only: a
 numeric cause is Q.850 and goes through the ``q850`` dialect.
 
-Seed 001 describes how one FreeSWITCH-based dialer sees these causes; where it
+The cloud dialer of the `call_result` dialect describes how one FreeSWITCH-based dialer sees these causes; where it
 speaks (RECOVERY_ON_TIMER_EXPIRE, NORMAL_TEMPORARY_FAILURE "network issues") it
 agrees with the q850 table.
 """
@@ -33,7 +33,7 @@ Q850_CAUSES: Final[dict[str, int]] = {
     "NO_USER_RESPONSE": 18,
     "NO_ANSWER": 19,
     "SUBSCRIBER_ABSENT": 20,
-    # Also FreeSWITCH's reading of SIP 401/402/403/407/603; seed 001 blames outages
+    # Also FreeSWITCH's reading of SIP 401/402/403/407/603; the cloud dialer (`call_result`) blames outages
     # and bad caller IDs. A counted, hourly retry fits every one of those readings.
     "CALL_REJECTED": 21,
     "NUMBER_CHANGED": 22,
@@ -47,7 +47,7 @@ Q850_CAUSES: Final[dict[str, int]] = {
     "NORMAL_UNSPECIFIED": 31,
     "NORMAL_CIRCUIT_CONGESTION": 34,
     "NETWORK_OUT_OF_ORDER": 38,
-    # Seed 001: a short-term network issue, try again soon.
+    # The cloud dialer (`call_result`): a short-term network issue, try again soon.
     "NORMAL_TEMPORARY_FAILURE": 41,
     "SWITCH_CONGESTION": 42,
     "ACCESS_INFO_DISCARDED": 43,
@@ -72,7 +72,7 @@ Q850_CAUSES: Final[dict[str, int]] = {
     "IE_NONEXIST": 99,
     "INVALID_IE_CONTENTS": 100,
     "WRONG_CALL_STATE": 101,
-    # Seed 001: a timer expired while handling an error, often network issues.
+    # The cloud dialer (`call_result`): a timer expired while handling an error, often network issues.
     # FreeSWITCH gives it for an unanswered INVITE and for SIP 408/504.
     "RECOVERY_ON_TIMER_EXPIRE": 102,
     "MANDATORY_IE_LENGTH_ERROR": 103,
@@ -95,7 +95,7 @@ SIP_RESPONSES: Final[dict[str, int]] = {
 
 OWN_CAUSES: Final[dict[str, Outcome]] = {
     "SUCCESS": Outcome.COMPLETED,
-    "ORIGINATOR_CANCEL": Outcome.CANCELED,  # we cancelled before answer (seed 001)
+    "ORIGINATOR_CANCEL": Outcome.CANCELED,  # we cancelled before answer (the cloud dialer)
     # Our switch failed: counted, so a call that crashes it cannot loop forever.
     "CRASH": Outcome.FAILED,
     "SYSTEM_SHUTDOWN": Outcome.CANCELED,  # our side ended the call; redial after restart
@@ -103,7 +103,7 @@ OWN_CAUSES: Final[dict[str, Outcome]] = {
     "BLIND_TRANSFER": Outcome.TRANSFERRED,
     "ATTENDED_TRANSFER": Outcome.TRANSFERRED,
     # The per-leg ring limit (leg_timeout) ran out: the contact did not answer.
-    # Seed 001's "Timeout" call result is the same event.
+    # the cloud dialer's "Timeout" call result is the same event.
     "ALLOTTED_TIMEOUT": Outcome.NO_ANSWER,
     "USER_CHALLENGE": Outcome.FAILED,  # an auth challenge we could not answer
     # RTP stopped flowing; the network dropped the call. Counted as failed rather
@@ -131,7 +131,7 @@ OWN_CAUSES: Final[dict[str, Outcome]] = {
 
 # These causes are only ever given to one ringing leg of a call that goes on
 # elsewhere, so they describe no contact's call: normalize raises OperatorLegCode.
-# LOSE_RACE is the same event as seed 001's "Lose-race" call result; PICKED_OFF is
+# LOSE_RACE is the same event as the cloud dialer's "Lose-race" call result; PICKED_OFF is
 # its call-pickup twin (another phone took the ringing call).
 OPERATOR_LEG_CODES: Final[dict[str, str]] = {
     "LOSE_RACE": (

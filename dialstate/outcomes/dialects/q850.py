@@ -118,7 +118,7 @@ TABLE: Final[dict[int, Outcome]] = {
     99: Outcome.FAILED,  # Information element / parameter non-existent or not implemented
     100: Outcome.FAILED,  # Invalid information element contents
     101: Outcome.FAILED,  # Message not compatible with call state
-    # No reply before a timer ran out; RFC 3398 maps it to 504 and seed 001 calls it
+    # No reply before a timer ran out; RFC 3398 maps it to 504 and the cloud dialer (`call_result`) calls it
     # a network issue. The network's fault, so not counted against the contact.
     102: Outcome.CONGESTION,  # Recovery on timer expiry
     103: Outcome.FAILED,  # Parameter non-existent or not implemented - passed on

@@ -27,7 +27,7 @@ EXPLICIT: Final[dict[int, Outcome]] = {
     # --- 4xx: request failures; mostly about our request, a few about the number ----
     400: Outcome.FAILED,  # Bad Request
     401: Outcome.FAILED,  # Unauthorized: our trunk credentials
-    402: Outcome.FAILED,  # Payment Required: our balance (seed 001 "Failed")
+    402: Outcome.FAILED,  # Payment Required: our balance (the cloud dialer's "Failed")
     # Carriers answer 403 when this account may not call this destination (country,
     # premium range, network); the same route never succeeds. Callees decline with
     # 603 or 486, not 403.

@@ -1,6 +1,7 @@
-"""Session statuses of seed 000 (a conversational-AI platform), read as call outcomes.
+"""The `session_status` dialect: the session statuses of a conversational-AI
+platform (voice bots), read as call outcomes.
 
-Seed 000 also sorts the statuses into three campaign groups; each outcome below was
+The platform also sorts the statuses into three campaign groups; each outcome below was
 chosen so that ``Outcome.group`` reproduces that grouping (the tests check it).
 """
 
@@ -22,11 +23,11 @@ TABLE: Final[dict[str, Outcome]] = {
     "Failed": Outcome.FAILED,
     "Network Error": Outcome.CONGESTION,  # the network's fault: retried soon, not counted
     "Not answered": Outcome.NO_ANSWER,
-    # "The recipient could not be found": the number reaches nobody. Seed 000 counts
+    # "The recipient could not be found": the number reaches nobody. the platform counts
     # it as "no response", which is the group of unallocated.
     "Not found": Outcome.UNALLOCATED,
     "Resolved by operator": Outcome.COMPLETED,
-    # The session ended on a timeout; seed 000 counts it as "no response".
+    # The session ended on a timeout; the platform counts it as "no response".
     "Timeout": Outcome.NO_ANSWER,
     "Transferred": Outcome.TRANSFERRED,
     "Unknown": Outcome.UNKNOWN,

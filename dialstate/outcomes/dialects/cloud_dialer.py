@@ -1,4 +1,5 @@
-"""Call results of seed 001 (a FreeSWITCH-based cloud dialer), read as call outcomes."""
+"""The `call_result` dialect: the call results of a FreeSWITCH-based cloud dialer
+(Busy, Cancel, Failed, Timeout, Answered, Lose-race), read as call outcomes."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from dialstate.outcomes._outcome import Outcome
 SEPARATORS: Final = "-_"
 
 TABLE: Final[dict[str, Outcome]] = {
-    # Seed 001 also files "the customer has blocked your number" here; the network
+    # The cloud dialer (`call_result`) also files "the customer has blocked your number" here; the network
     # signals that as busy too, and a counted 5-minute retry is the right answer.
     "Busy": Outcome.BUSY,
     # Abandoned calls, calls outside working hours, hang-ups while ringing: in all of
     # them our side or the timing stopped the call, not the contact's answer.
     "Cancel": Outcome.CANCELED,
     "Failed": Outcome.FAILED,  # network trouble, a number without country code, no balance
-    # The dialer's own ring limit ran out (seed 001): the contact did not answer.
+    # The dialer's own ring limit ran out (the cloud dialer): the contact did not answer.
     "Timeout": Outcome.NO_ANSWER,
     "Answered": Outcome.COMPLETED,
 }

@@ -1,4 +1,5 @@
-"""Voice-campaign call statuses of seed 002 (``STATUS/SUB_STATUS`` and result codes).
+"""The `call_status` dialect: the call statuses of a voice-campaign platform
+(``STATUS/SUB_STATUS`` and result codes).
 
 A status may come as "ANSWERED/COMPLETE", "ANSWERED_COMPLETE", "answered complete",
 as a bare status ("ABSENT"), as a bare sub-status ("VOICEMAIL_DETECTED", each belongs
@@ -43,7 +44,7 @@ TABLE: Final[dict[str, Outcome]] = {
     "UNALLOCATED_NUMBER": Outcome.UNALLOCATED,
     "OTHER": Outcome.FAILED,
     # --- call result codes ------------------------------------------------------
-    # The recipient hung up on an answered call: seed 002 gives that as the typical
+    # The recipient hung up on an answered call: the platform gives that as the typical
     # cause of ANSWERED/INCOMPLETE. (Pass STATUS/SUB_STATUS when you have it.)
     "HANGUP": Outcome.INCOMPLETE,
     "VOICEMAIL_COMPLETE": Outcome.VOICEMAIL,  # the message was fully left on voicemail

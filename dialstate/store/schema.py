@@ -27,7 +27,7 @@ from dialstate.errors import ConfigurationError, SchemaOutOfDate
 if TYPE_CHECKING:
     from alembic.config import Config
 
-    from dialstate.engine.sql import Database
+    from dialstate.store.database import Database
 
 #: The newest migration; the engine needs a database at this revision.
 HEAD = "0001"

@@ -1,0 +1,125 @@
+"""What a decision is made of, and what it returns.
+
+`Facts` is everything loaded for one contact before deciding (its row, its campaign's
+config, the times of its past dials when the policy's rolling caps need them).
+A planner in `dialstate.engine.plans` turns facts into a `Change`; `to_move` turns a
+change into the new row and its history entries (a `Move`), which the store writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dialstate.engine.lifecycle import TIMED_STATES, clears
+from dialstate.engine.machine import ModeMachine
+from dialstate.engine.settings import CampaignConfig
+
+
+@dataclass(slots=True)
+class Facts:
+    """One contact as a decision sees it."""
+
+    #: The contact row with `campaign_status`, `policy_version` and `blacklisted`.
+    row: dict[str, Any]
+    cfg: CampaignConfig
+    #: Now, in epoch seconds.
+    now: float
+    #: (attempt, epoch seconds) of the contact's dials, oldest first, when the
+    #: decision needs them (a policy with rolling caps); else empty.
+    dial_times: tuple[tuple[int, float], ...] = ()
+    #: When the current call was dialed, for in-flight recovery.
+    last_dial_at: float | None = None
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def state(self) -> str:
+        return str(self.row["state"])
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
+
+
+@dataclass(slots=True)
+class Step:
+    """One history entry of a transition: the trigger and the state it leads to."""
+
+    trigger: str
+    to_state: str
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class Change:
+    """What a trigger decided: the steps, the columns to write, what the entries say."""
+
+    steps: list[Step]
+    updates: dict[str, Any] = field(default_factory=dict)
+    outcome: str | None = None
+    raw_code: str | None = None
+    dialect: str | None = None
+    #: A number to put on the blacklist in the same transaction (a do-not-call wrap-up);
+    #: the other waiting contacts with that number move to `blacklisted` with it.
+    blacklist: str | None = None
+
+
+@dataclass(slots=True)
+class Move:
+    """A change made concrete: the row as read, the row to write, the entries to add."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+    #: History rows in `dialstate.store.rows.HISTORY_COLUMNS` order.
+    entries: list[tuple[Any, ...]]
+    blacklist: str | None = None
+
+
+#: Columns every write sets; the others only when the change touches them.
+ALWAYS_WRITTEN = ("state", "version", "seq", "updated_at", "due_at", "ready_since")
+
+
+def join_notes(*notes: str | None) -> str | None:
+    """History notes joined into one ("; "), or None when there are none."""
+    return "; ".join(n for n in notes if n) or None
+
+
+def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachine) -> Move:
+    """Run each step of `change` through the mode's machine (which refuses a move the
+    table does not allow) and compute the row to write and its history entries."""
+    row, cfg, now = facts.row, facts.cfg, facts.now
+    contact_id = row["id"]
+    new = dict(row)
+    path = []  # (from, to, step) for each step
+    state = row["state"]
+    for step in change.steps:
+        to_state = machine.run(contact_id, state, step.trigger, step.to_state)
+        for column in clears(state, to_state):
+            new[column] = None
+        path.append((state, to_state, step))
+        state = to_state
+    new.update(change.updates)
+    # Each entry records the attempt and the call as they are after the change.
+    seq, attempts, call_id = row["seq"], new["attempts"], new["call_id"]
+    entries = []
+    for from_state, to_state, step in path:
+        seq += 1
+        entries.append((
+            contact_id, seq, from_state, to_state, step.trigger, now, actor, attempts, call_id,
+            change.outcome, change.raw_code, change.dialect, cfg.policy_version, step.note,
+        ))
+    new["state"] = state
+    if state == "ready" and row["state"] != "ready":
+        new["ready_since"] = now
+    if state == row["state"] and state in TIMED_STATES and row["due_at"] is not None:
+        new["due_at"] = row["due_at"]  # a correction in place does not restart the state's timer
+    else:
+        new["due_at"] = cfg.due_at(state, now, new)
+    new["updated_at"] = now
+    new["version"] = row["version"] + 1
+    new["seq"] = seq
+    return Move(row, new, entries, change.blacklist)

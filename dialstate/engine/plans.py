@@ -1,0 +1,272 @@
+"""The planners: pure functions from a contact's facts to its change (spec sections 3-7).
+
+One per trigger, plus the timeout rules the scheduler runs when a state's time is up
+(`TIMEOUT_RULES`, keyed by the trigger the lifecycle table says the timer fires).
+No planner reads or writes the database: whatever a decision needs was loaded into
+its `Facts` first (`needs_dial_times` says when the past dials are needed).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from dialstate.engine import decisions
+from dialstate.engine.change import Change, Facts, Step, join_notes
+from dialstate.engine.decisions import Decision, Meaning
+from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
+from dialstate.engine.settings import CampaignConfig
+from dialstate.engine.states import ContactState, DialMode
+from dialstate.errors import InvalidArgument
+from dialstate.outcomes import Outcome
+
+S = ContactState
+
+#: How often a retry time is re-adjusted for rolling limits and the calling window
+#: before giving up on making both agree (they converge in one or two rounds).
+_MAX_ROUNDS = 16
+#: Triggers whose decision may schedule a retry (and so must keep the rolling caps).
+RETRYING_TRIGGERS = frozenset({"dial_failed", "call_ended", "wrap_up"})
+
+
+def needs_dial_times(trigger: str, cfg: CampaignConfig) -> bool:
+    """Whether a decision for `trigger` needs the contact's past dial times (only a
+    policy with rolling caps looks at them)."""
+    return bool(cfg.policy.rolling_limits) and trigger in RETRYING_TRIGGERS
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+# -- operators ---------------------------------------------------------------------------
+
+
+def simple(trigger: str, to_state: ContactState) -> Change:
+    """A move that decides nothing: one step to a fixed state."""
+    return Change([Step(trigger, to_state)])
+
+
+def assign_operator(operator_id: str) -> Change:
+    return Change([Step("assign_operator", S.OPERATOR_ASSIGNED)],
+                  {"operator_id": operator_id, "callback_operator_id": None, "personal_until": None})
+
+
+def reject(facts: Facts) -> Change:
+    return Change([Step("reject", S.REJECTED_BY_OPERATOR, f"rejected by {facts.row['operator_id']}"),
+                   Step("requeue", S.READY)])
+
+
+def connect_operator(operator_id: str) -> Change:
+    return Change([Step("connect_operator", S.CALL_IN_PROGRESS)], {"operator_id": operator_id})
+
+
+# -- calls --------------------------------------------------------------------------------
+
+
+def dial(facts: Facts, call_id: str, note: str | None = None) -> Change:
+    """Place a call: one attempt more, and the call's id."""
+    return Change([Step("dial", S.DIALING, note)], {"attempts": facts.row["attempts"] + 1, "call_id": call_id})
+
+
+def dial_failed(facts: Facts, reason: str | None, call_id: str | None, rng: random.Random) -> Change:
+    decision = decisions.after_attempt(
+        facts.cfg.mode, Outcome.FAILED, facts.cfg.policy, facts.row["attempts"],
+        blacklisted=bool(facts.row["blacklisted"]), via=S.DIAL_FAILED, rng=rng,
+    )
+    change = decided("dial_failed", decision, facts, Outcome.FAILED, reason)
+    if call_id is not None and facts.state == S.BEFORE_CALL_WORK:
+        change.updates["call_id"] = call_id
+    return change
+
+
+def answered(facts: Facts, operator_id: str | None) -> Change:
+    mode = facts.cfg.mode
+    if mode is DialMode.PREDICTIVE and operator_id is None:
+        return Change([Step("answered", S.AWAITING_OPERATOR, "waiting for a free operator")])
+    updates = {"operator_id": operator_id} if operator_id is not None and mode.has_operators else {}
+    return Change([Step("answered", S.CALL_IN_PROGRESS)], updates)
+
+
+def call_ended(facts: Facts, outcome: Outcome, raw: str | None, dialect: str | None, rng: random.Random,
+               *, not_before: float | None = None, waiting_outcome: Outcome = Outcome.ABANDONED) -> Change:
+    """The end of a call. A predictive client's call that ends while waiting for an
+    operator passes `canceled_by_client` and counts as `waiting_outcome` (abandoned,
+    unless recovery cannot know: then unknown)."""
+    row, cfg = facts.row, facts.cfg
+    state = row["state"]
+    if state == S.CALL_IN_PROGRESS and cfg.mode.has_operators:
+        change = Change([Step("call_ended", S.AFTER_CALL_WORK)], {"last_outcome": outcome.value}, outcome.value)
+    else:
+        result, via = outcome, None
+        if state == S.AWAITING_OPERATOR:  # predictive: the client hung up while waiting
+            result, via = waiting_outcome, S.CANCELED_BY_CLIENT
+        attempts = row["attempts"] - (0 if cfg.policy.counts(result) else 1)
+        decision = decisions.after_attempt(
+            cfg.mode, result, cfg.policy, attempts, blacklisted=bool(row["blacklisted"]), via=via, rng=rng,
+        )
+        change = decided("call_ended", decision, facts, result, None, not_before=not_before)
+        change.updates["attempts"] = max(attempts, 0)
+    change.raw_code, change.dialect = raw, dialect
+    return change
+
+
+def wrap_up(facts: Facts, disposition: str, callback_at: datetime | None, personal: bool,
+            rng: random.Random) -> Change:
+    row, cfg = facts.row, facts.cfg
+    meaning = decisions.resolve_disposition(disposition, cfg.dispositions, row["id"])
+    if meaning is Meaning.CALLBACK and callback_at is None:
+        raise InvalidArgument(
+            f"contact {row['id']}: disposition {disposition!r} is a callback and needs callback_at")
+    decision = decisions.after_wrap_up(meaning, cfg.policy, row["attempts"],
+                                       blacklisted=bool(row["blacklisted"]), rng=rng)
+    note = f"disposition {disposition}"
+    if meaning is Meaning.CALLBACK and decision.state is S.RETRY_SCHEDULED:
+        assert callback_at is not None
+        change = decided("wrap_up", decision, facts, None, note, at=max(callback_at.timestamp(), facts.now))
+        if personal:
+            change.updates["callback_operator_id"] = row["operator_id"]
+            change.updates["personal_until"] = change.updates["next_attempt_at"] + cfg.timers["callback_grace_seconds"]
+        return change
+    return decided("wrap_up", decision, facts, None, note)
+
+
+def retry_due() -> Change:
+    return simple("retry_due", S.READY)
+
+
+# -- administration --------------------------------------------------------------------------
+
+
+def update_phone(facts: Facts, e164: str, zone_key: str, blacklisted: bool) -> Change:
+    """A corrected number: `invalid_record` leaves for `ready` (or `blacklisted`); other
+    states keep theirs, a waiting contact whose new number is blacklisted excepted."""
+    row = facts.row
+    updates: dict[str, Any] = {"phone": e164, "phone_key": e164, "zone_key": zone_key}
+    note = f"phone corrected from {row['phone']!r} to {e164}"
+    state = row["state"]
+    if state == S.INVALID_RECORD:
+        return Change([Step("update_phone", S.BLACKLISTED if blacklisted else S.READY, note)], updates)
+    steps = [Step("update_phone", state, note)]
+    if blacklisted and state in BLACKLISTABLE_NOW:
+        steps.append(Step("blacklist", S.BLACKLISTED, "the number is on the blacklist"))
+        updates["operator_id"] = None
+    return Change(steps, updates)
+
+
+# -- timeout rules (the scheduler) ---------------------------------------------------------------
+
+
+def countdown_dial(facts: Facts, rng: random.Random) -> Change:
+    """The before-call-work countdown ran out: the call is placed."""
+    return dial(facts, new_call_id(), "before-call-work countdown ended")
+
+
+def wrap_up_timed_out(facts: Facts, rng: random.Random) -> Change:
+    """After-call work ran out: wrap up with the campaign's default disposition."""
+    change = wrap_up(facts, facts.cfg.default_disposition, None, False, rng)
+    change.steps[0].note = join_notes("after-call work timed out", change.steps[0].note)
+    return change
+
+
+def release(facts: Facts, rng: random.Random) -> Change:
+    return Change([Step("release", S.READY, "the operator did not accept in time")])
+
+
+def recover_call(facts: Facts, rng: random.Random) -> Change:
+    """An event was lost or a process died: end the call as `unknown`, but never
+    redial before the call, if it is somehow still live, must have ended."""
+    row, cfg = facts.row, facts.cfg
+    started = facts.last_dial_at if facts.last_dial_at is not None else float(row["updated_at"])
+    note = f"no event for the call within the {row['state']} limit"
+    # From awaiting_operator the client's call passes canceled_by_client; whether the
+    # client hung up nobody knows (a lost connect_operator may have put them through),
+    # so the outcome stays unknown rather than abandoned.
+    change = call_ended(facts, Outcome.UNKNOWN, None, None, rng,
+                        not_before=started + cfg.timers["max_call_seconds"], waiting_outcome=Outcome.UNKNOWN)
+    change.steps[0].note = join_notes(note, change.steps[0].note)
+    return change
+
+
+def retry_came_due(facts: Facts, rng: random.Random) -> Change:
+    return retry_due()
+
+
+def open_callback(facts: Facts, rng: random.Random) -> Change:
+    """A personal callback unclaimed after its grace: anyone may take it now."""
+    if facts.row["callback_operator_id"] is None:
+        return Change([])  # nothing due any more
+    return Change([Step("open_callback", S.READY, "personal callback unclaimed after its grace")],
+                  {"callback_operator_id": None, "personal_until": None})
+
+
+#: What the scheduler does when a state's timer runs out, by the trigger the
+#: lifecycle table says it fires (`dialstate.engine.lifecycle.STATES`).
+TIMEOUT_RULES: Mapping[str, Callable[[Facts, random.Random], Change]] = MappingProxyType({
+    "dial": countdown_dial,
+    "wrap_up": wrap_up_timed_out,
+    "release": release,
+    "call_ended": recover_call,
+    "retry_due": retry_came_due,
+    "open_callback": open_callback,
+})
+
+
+# -- from a policy decision to a change ------------------------------------------------------------
+
+
+def decided(trigger: str, decision: Decision, facts: Facts, outcome: Outcome | None, note: str | None,
+            at: float | None = None, not_before: float | None = None) -> Change:
+    """Turn a policy decision into steps and column updates (a retry gets its time)."""
+    first = decision.via or decision.state
+    steps = [Step(trigger, first, join_notes(note, decision.note))]
+    if decision.via is not None and decision.state is not decision.via:
+        steps.append(Step("decide", decision.state, decision.note))
+    updates: dict[str, Any] = {}
+    if outcome is not None:
+        updates["last_outcome"] = outcome.value
+    if decision.state is S.RETRY_SCHEDULED:
+        wanted = at if at is not None else facts.now + (decision.delay or 0.0)
+        if not_before is not None:
+            wanted = max(wanted, not_before)
+        counted = outcome is None or facts.cfg.policy.counts(outcome)
+        updates["next_attempt_at"] = retry_time(facts, wanted, counted)
+    change = Change(steps, updates, outcome.value if outcome is not None else None)
+    if decision.blacklist_number:
+        change.blacklist = facts.row["phone_key"] or facts.row["phone"]
+    return change
+
+
+def retry_time(facts: Facts, wanted: float, counted: bool) -> float:
+    """The earliest time at or after `wanted` that keeps the policy's rolling caps and
+    falls inside the contact's calling window."""
+    cfg = facts.cfg
+    policy, window = cfg.policy, cfg.window
+    if not policy.rolling_limits and window is None:
+        return wanted
+    times = attempt_times(facts, counted) if policy.rolling_limits else []
+    zone_key = facts.row["zone_key"]
+    zones = tuple(zone_key.split("|")) if zone_key else (cfg.timezone,)
+    t = datetime.fromtimestamp(wanted, UTC)
+    for _ in range(_MAX_ROUNDS):
+        before = t
+        if policy.rolling_limits:
+            t = policy.earliest_allowed(times, t)
+        if window is not None:
+            opening = window.next_opening(zones, t)
+            if opening is not None:
+                t = opening
+        if t == before:
+            break
+    return t.timestamp()
+
+
+def attempt_times(facts: Facts, counted: bool) -> list[datetime]:
+    """When the contact's counted attempts were made (a congested attempt, not counted,
+    is redialed under the same attempt number: its last dial counts)."""
+    current = facts.row["attempts"] if not counted else None
+    return [datetime.fromtimestamp(at, UTC) for attempt, at in facts.dial_times if attempt != current]

@@ -1,0 +1,232 @@
+"""Preparing an import's batches: pure functions from input items to the rows the
+contact INSERT takes (the caller's `adapt`, field checks, phone parsing, zone
+resolution, repeats within the batch). A large input is prepared in worker
+processes, a bounded number of batches ahead, while the importer writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any, NamedTuple
+
+from dialstate.engine.states import ContactState
+from dialstate.errors import ConfigurationError, InvalidArgument, SkipRow
+from dialstate.phones import phone_and_zones
+from dialstate.policy import CallingWindow, validate_timezone
+
+S = ContactState
+log = logging.getLogger("dialstate")
+BATCH = 2000
+FIELDS = ("phone", "external_id", "priority", "timezone", "data")
+#: Batches handed to the workers ahead of the writer, per worker: bounds memory.
+AHEAD_PER_WORKER = 2
+
+#: `on_reject(index, item, result, reason)`: told of each input item that did not
+#: become a `ready` contact; `result` is `invalid_record`, `blacklisted`, `duplicate`
+#: or `skipped` (the `adapt` function refused it).
+RejectHook = Callable[[int, object, str, str], Any]
+#: `adapt(item)`: turns an input item of the caller's own shape into a phone string or
+#: a contact dict; raises `SkipRow(reason)` to leave the item out.
+Adapter = Callable[[Any], object]
+
+class PreparedBatch(NamedTuple):
+    """One batch of input items, checked, in the shape the writer needs (it crosses
+    the process boundary once per batch, as plain tuples, which pickle cheaply).
+
+    `rows` are the contact rows in input order, each starting with its position in
+    the batch (its id is the batch's first id plus that), then the INSERT's columns:
+    `ready` for a valid number, `invalid_record` (the reason in `invalid`) otherwise.
+    A number repeated within the batch counts once; the repeats and the items `adapt`
+    refused are in `rejected`.
+    """
+
+    rows: list[tuple[Any, ...]]
+    #: The input offset of each row; None when every item became a row (row i is item i).
+    offsets: list[int] | None
+    #: (row position, why the number is invalid) of the `invalid_record` rows.
+    invalid: list[tuple[int, str]]
+    #: (input offset, result, reason) of the items that did not become rows, in order.
+    rejected: list[tuple[int, str, str]]
+    zone_keys: frozenset[str]
+
+
+#: Positions in a prepared contact row.
+POSITION, KEY, STATE, ZONE = 0, 3, 4, 7
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """What preparing a row needs of its campaign (picklable, for worker processes)."""
+
+    region: str | None
+    window: CallingWindow | None
+    timezone: str
+    at: datetime
+    campaign_id: int = 0
+    adapt: Adapter | None = None
+
+
+#: One encoder for every row: `json.dumps` with options builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+_FIELD_SET = frozenset(FIELDS)
+
+
+def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ...]:
+    """(phone as stored, E.164 or None, why it is invalid or None, priority, time zone,
+    zone key, external id, data as JSON) of one input item; a malformed item raises."""
+    if type(item) is dict or isinstance(item, Mapping):
+        if not _FIELD_SET.issuperset(item):
+            unknown = set(item) - _FIELD_SET
+            raise InvalidArgument(
+                f"contact #{index}: unknown field(s) {sorted(unknown)}; allowed: {', '.join(FIELDS)}"
+                " (put anything else in 'data')"
+            )
+        raw = item.get("phone")
+        priority = item.get("priority") or 0
+        tz = item.get("timezone") or None
+        external_id = item.get("external_id")
+        data = item.get("data")
+    else:
+        raw, priority, tz, external_id, data = item, 0, None, None, None
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidArgument(f"contact #{index}: priority must be an integer, got {priority!r}")
+    if tz is not None:
+        try:
+            validate_timezone(tz)
+        except ConfigurationError as exc:
+            raise InvalidArgument(f"contact #{index}: {exc}") from None
+    if data is not None and not isinstance(data, Mapping):
+        raise InvalidArgument(f"contact #{index}: data must be a mapping, got {type(data).__name__}")
+    try:
+        data_text = _JSON.encode(data) if data else None
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"contact #{index}: data is not JSON-serializable ({exc})") from None
+    e164, reason, zones = phone_and_zones(raw, settings.region, settings.window, tz, settings.timezone,
+                                          settings.at)
+    return (
+        e164 if e164 is not None else ("" if raw is None else str(raw)),
+        e164, reason, priority, tz, "|".join(zones),
+        None if external_id is None else str(external_id), data_text,
+    )
+
+
+def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int) -> PreparedBatch:
+    """The contact rows of `items` (input indexes from `start`), ready to insert but for
+    the batch's first id, with the invalid numbers and the repeats within the batch set
+    apart."""
+    campaign_id, now, adapt = settings.campaign_id, settings.at.timestamp(), settings.adapt
+    ready, invalid_state = S.READY.value, S.INVALID_RECORD.value
+    rows: list[tuple[Any, ...]] = []
+    offsets: list[int] = []
+    invalid: list[tuple[int, str]] = []
+    rejected: list[tuple[int, str, str]] = []
+    seen: set[str] = set()
+    zone_keys: set[str] = set()
+    for offset, item in enumerate(items):
+        if adapt is not None:
+            try:
+                item = adapt(item)
+            except SkipRow as exc:
+                rejected.append((offset, "skipped", str(exc)))
+                continue
+        phone, key, reason, priority, tz, zone_key, external_id, data = prepare(item, settings, start + offset)
+        if key is not None:
+            if key in seen:
+                rejected.append((offset, "duplicate", f"{key} is already in the campaign"))
+                continue
+            seen.add(key)
+        position = len(rows)
+        if reason is None:
+            rows.append((position, campaign_id, phone, key, ready, priority, tz, zone_key, external_id, data,
+                         now, now, now))
+        else:
+            invalid.append((position, reason))
+            rows.append((position, campaign_id, phone, key, invalid_state, priority, tz, zone_key, external_id,
+                         data, None, now, now))
+        offsets.append(offset)
+        zone_keys.add(zone_key)
+    return PreparedBatch(rows, offsets if rejected else None, invalid, rejected, frozenset(zone_keys))
+
+
+def batches(items: Iterable[object], size: int = BATCH) -> Iterator[list[object]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def prepared_batches(items: Iterable[object], settings: ImportSettings, *, parallel_after: int,
+                     workers: int | None = None) -> Iterator[tuple[int, list[object], PreparedBatch]]:
+    """(start index, input items, prepared batch) per batch, in input order.
+
+    The first `parallel_after` items are prepared here; when more follow, the rest go
+    to a pool of worker processes with at most `AHEAD_PER_WORKER` batches per worker
+    in flight, so memory stays bounded whatever the input's length.
+    """
+    chunks = batches(items)
+    start = 0
+    serial = parallel_after
+    for chunk in chunks:
+        yield start, chunk, prepare_batch(chunk, settings, start)
+        start += len(chunk)
+        if start >= serial:
+            break
+    else:
+        return
+    count = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    context = _fork_context()
+    if count < 2 or context is None or not _picklable(settings):
+        for chunk in chunks:
+            yield start, chunk, prepare_batch(chunk, settings, start)
+            start += len(chunk)
+        return
+    with ProcessPoolExecutor(count, mp_context=context) as pool:
+        pending: deque[tuple[int, list[object], Future[PreparedBatch]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append((start, chunk, pool.submit(prepare_batch, chunk, settings, start)))
+                start += len(chunk)
+                if len(pending) >= count * AHEAD_PER_WORKER:
+                    first, items_, future = pending.popleft()
+                    yield first, items_, future.result()
+            while pending:
+                first, items_, future = pending.popleft()
+                yield first, items_, future.result()
+        finally:
+            for _, _, future in pending:
+                future.cancel()
+
+
+def _picklable(settings: ImportSettings) -> bool:
+    """Whether the settings (with the caller's `adapt`) can go to a worker process; a
+    lambda or a nested function cannot, and its batches are then prepared here."""
+    try:
+        pickle.dumps(settings)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("add_contacts: adapt=%r cannot be sent to worker processes (%s); preparing every batch in "
+                    "this process (slower: pass a module-level function or class instance)", settings.adapt, exc)
+        return False
+    return True
+
+
+def _fork_context() -> Any:
+    """The `fork` start method when it is safe: workers then inherit the loaded phone
+    metadata and start in milliseconds. A process with other threads (a scheduler
+    running in the background, say) must not fork, and `spawn` would re-run an
+    unguarded main script: such a process prepares its batches itself."""
+    import multiprocessing
+
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
+
+

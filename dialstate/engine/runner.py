@@ -1,0 +1,134 @@
+"""Running one trigger: load the facts, decide purely, write, as one unit of work.
+
+`Trigger` describes a trigger call: its name, the planner that decides, and what
+else it must load first. `Runner.unit` turns it into the unit of work that either
+face of the engine runs as one transaction guarded by the contact's version:
+
+    read the row (and the campaign's config) -> check the call id, the state and the
+    mode -> load extra facts -> plan (pure) -> run the steps through the machine ->
+    write the row and its entries (and a do-not-call's blacklisting) -> remember the
+    reply of an idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from dialstate.engine import plans
+from dialstate.engine.change import Change, Facts, to_move
+from dialstate.engine.clock import Clock
+from dialstate.engine.configs import Configs
+from dialstate.engine.machine import machine_for
+from dialstate.engine.snapshots import Contact
+from dialstate.errors import ContactNotFound, IdempotencyConflict, StaleCallEvent
+from dialstate.store import rows, writer
+from dialstate.store.ops import Work, all_rows, count, one
+from dialstate.store.statements import Queries
+
+T = TypeVar("T")
+#: A planner: the facts (and what `load` found) -> the change.
+Planner = Callable[[Facts, Any], Change]
+
+
+@dataclass
+class Done(Generic[T]):
+    """What a unit of work returns: the caller's value, and who must hear of what once
+    it committed: (snapshot, history rows) of contacts it changed, and (contact id,
+    seq) of contacts a bulk move changed (read back for their subscribers)."""
+
+    value: T
+    events: list[tuple[Contact, list[tuple[Any, ...]]]] = field(default_factory=list)
+    moved: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One trigger call: what decides, and what it needs to know first."""
+
+    name: str
+    plan: Planner
+    #: Loads facts beyond the contact row; what it returns is the planner's 2nd argument.
+    load: Callable[[Facts], Work[Any]] | None = None
+    #: The call id an event names, checked against the contact's current call.
+    call_id: str | None = None
+    check_call: bool = False
+
+
+class Runner:
+    def __init__(self, q: Queries, configs: Configs, clock: Clock, rng: random.Random) -> None:
+        self._q = q
+        self._configs = configs
+        self._clock = clock
+        self._rng = rng
+
+    def unit(self, contact_id: int, trigger: Trigger, actor: str | None, key: str | None) -> Work[Done[Contact]]:
+        q = self._q
+        now = self._clock.epoch()
+        if key is not None:
+            reply = yield from self.reply(key, contact_id, trigger.name)
+            if reply is not None:
+                return Done(reply)
+        found = yield one(q["select_contact"], (contact_id,))
+        if found is None:
+            raise ContactNotFound(contact_id)
+        row = rows.contact(found)
+        cfg = yield from self._configs.get(row["campaign_id"], row["policy_version"])
+        state = row["state"]
+        if trigger.check_call:
+            _check_call(contact_id, state, trigger.name, trigger.call_id, row["call_id"])
+        machine = machine_for(cfg.mode)
+        machine.check(contact_id, state, trigger.name)
+        facts = Facts(row, cfg, now)
+        if plans.needs_dial_times(trigger.name, cfg):
+            facts.dial_times = tuple((yield from self.dial_times(contact_id)))
+        extra = (yield from trigger.load(facts)) if trigger.load is not None else None
+        move = to_move(facts, trigger.plan(facts, extra), actor, machine)
+        yield from writer.write(q, [move])
+        if move.after["zone_key"] != row["zone_key"]:  # a new number's zones: claims test them
+            yield count(q["add_zone_key"], (row["campaign_id"], move.after["zone_key"]))
+        moved: list[tuple[int, int]] = []
+        if move.blacklist is not None:
+            moved = yield from blacklist_number(q, move.blacklist, now, actor, "do not call", exclude=contact_id)
+        contact = Contact.from_row(move.after)
+        if key is not None:
+            yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now))
+        return Done(contact, [(contact, move.entries)], moved)
+
+    def dial_times(self, contact_id: int) -> Work[list[tuple[int, float]]]:
+        found = yield all_rows(self._q["dial_times"], (contact_id,))
+        return sorted(((int(a), float(t)) for a, t in found), key=lambda x: x[1])
+
+    def reply(self, key: str, contact_id: int, trigger: str) -> Work[Contact | None]:
+        """The snapshot an earlier call with this idempotency key returned, if any."""
+        found = yield one(self._q["idempotent_reply"], (key,))
+        if found is None:
+            return None
+        if found[0] != contact_id or found[1] != trigger:
+            raise IdempotencyConflict(key, contact_id, trigger, f"{found[1]} on contact {found[0]}")
+        return Contact.from_json(json.loads(found[2]))
+
+
+def blacklist_number(q: Queries, phone: str, now: float, actor: str | None, note: str,
+                     exclude: int = 0) -> Work[list[tuple[int, int]]]:
+    """Put `phone` on the blacklist and move its waiting contacts (all but `exclude`)
+    to `blacklisted`; those in a call keep it and are decided at its end."""
+    from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
+
+    yield count(q["blacklist_add"], (phone, note, now))
+    return (yield from writer.bulk_move(
+        q, "where_number_not_on_a_call", (phone, exclude), sorted(BLACKLISTABLE_NOW), "blacklisted",
+        "blacklist", now, actor, note))
+
+
+def _check_call(contact_id: int, state: str, trigger: str, call_id: str | None, current: str | None) -> None:
+    """Before the call is placed, the row still names the previous, finished call: an
+    event for that call is stale, one for the call being placed is not."""
+    if call_id is not None and current is not None and (
+        call_id == current if state == "before_call_work" else call_id != current
+    ):
+        raise StaleCallEvent(contact_id, state, trigger, call_id, current)
+

@@ -1,0 +1,51 @@
+"""Subscribers: told of each transition after it committed, in the process (and the
+thread) that made it. A callback that raises is logged and undoes nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dialstate.engine.snapshots import Contact, TransitionEvent, history_entry
+from dialstate.store import rows
+
+log = logging.getLogger("dialstate")
+
+Subscriber = Callable[[TransitionEvent], Any]
+
+
+class Subscribers:
+    def __init__(self) -> None:
+        self._callbacks: list[Subscriber] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._callbacks)
+
+    def add(self, callback: Subscriber) -> Callable[[], None]:
+        """Subscribe `callback`; returns a function that unsubscribes it."""
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def written(self, events: Iterable[tuple[Contact, list[tuple[Any, ...]]]]) -> None:
+        """Tell of the entries written for each contact (as history rows)."""
+        if not self._callbacks:
+            return
+        for contact, entries in events:
+            for entry in entries:
+                self.tell(TransitionEvent(contact, history_entry(rows.history(entry))))
+
+    def tell(self, event: TransitionEvent) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception:
+                log.exception(
+                    "subscriber %r failed on contact %s (%s -> %s); the transition stands",
+                    callback, event.contact.id, event.entry.from_state, event.entry.to_state,
+                )

@@ -1,0 +1,245 @@
+"""`Database`: the connections of one database, and the driver that runs a unit of
+work (`dialstate.store.ops`) as one transaction on this thread's connection.
+
+Each statement through SQLAlchemy Core costs tens of microseconds; units of work go
+straight to the DBAPI connection (sqlite3 or psycopg). SQLAlchemy still owns the
+table definitions, schema creation and migrations (`sa_engine`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+from dialstate.errors import ConfigurationError
+from dialstate.store.ops import ALL, COPY, COUNT, MANY, ONE, PULL, Work
+from dialstate.store.postgres import PostgresBackend
+from dialstate.store.sqlite import SqliteBackend
+from dialstate.store.statements import queries
+
+T = TypeVar("T")
+
+#: Connections a forked child inherited: never used again and never closed there (a
+#: psycopg connection closed in the child would end its parent's session).
+_INHERITED: list[Any] = []
+
+
+class Database:
+    """One database: its backend, its named statements, one DBAPI connection per thread."""
+
+    def __init__(self, url: str, *, lock_timeout: float = 5.0) -> None:
+        try:
+            self.url: URL = make_url(url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError with little context
+            raise ConfigurationError(
+                f"malformed database URL {url!r}: expected sqlite:///PATH or "
+                "postgresql+psycopg://USER@HOST:PORT/DB"
+            ) from exc
+        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)) \
+                or not 0 < lock_timeout < 86400:
+            raise ConfigurationError(f"lock_timeout must be a number of seconds > 0 (and below a day), "
+                                     f"got {lock_timeout!r}")
+        name = self.url.get_backend_name()
+        if name not in ("sqlite", "postgresql"):
+            raise ConfigurationError(
+                f"unsupported database {name!r} in {url!r}: dialstate runs on sqlite or postgresql")
+        self.backend: SqliteBackend | PostgresBackend
+        if name == "postgresql":
+            self.url = self.url.set(drivername="postgresql+psycopg")
+            self.backend = PostgresBackend(self.url, lock_timeout)
+            self.sa_engine = sa.create_engine(self.url, pool_pre_ping=True)
+        else:
+            self.backend = SqliteBackend(self.url, lock_timeout)
+            self.sa_engine = sa.create_engine("sqlite://", creator=self.backend.connect, poolclass=sa.pool.QueuePool)
+        self.is_pg = name == "postgresql"
+        #: Every named statement as this backend runs it.
+        self.q = queries(name)
+        self.integrity_errors = self.backend.integrity_errors
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        #: Every open connection with the thread that owns it.
+        self._connections: list[tuple[threading.Thread, Any]] = []
+        #: Called inside each write transaction just before it commits (fault injection
+        #: in tests: a hook that sleeps holds the transaction open; one that raises
+        #: rolls it back).
+        self.before_commit: list[Callable[[], None]] = []
+        _after_fork.add(self)
+
+    @property
+    def display_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    # -- connections -----------------------------------------------------------------
+
+    def connection(self) -> Any:
+        """This thread's DBAPI connection (opened on first use, and again when the
+        server closed it)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self.is_pg and (conn.closed or conn.broken):
+            self._forget(lambda thread, c: c is conn)
+            conn = None
+        if conn is None:
+            # Close what ended threads left open, so a program that calls from
+            # short-lived threads does not pile up connections.
+            self._forget(lambda thread, c: not thread.is_alive())
+            conn = self.backend.connect()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append((threading.current_thread(), conn))
+        return conn
+
+    def connection_lost(self) -> bool:
+        """Whether this thread's connection was closed under it (the next call opens a
+        new one)."""
+        conn = getattr(self._local, "conn", None)
+        return conn is not None and bool(getattr(conn, "closed", False))
+
+    def _forget(self, which: Callable[[threading.Thread, Any], bool]) -> None:
+        with self._lock:
+            gone = [c for t, c in self._connections if which(t, c)]
+            self._connections = [(t, c) for t, c in self._connections if not which(t, c)]
+        for c in gone:
+            try:
+                c.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
+
+    def _forked(self) -> None:
+        """In a forked child: drop the parent's connections without closing them."""
+        with self._lock:
+            _INHERITED.extend(c for _, c in self._connections)
+            self._connections = []
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self.sa_engine.dispose(close=False)
+
+    def close(self) -> None:
+        self._forget(lambda thread, c: True)
+        self._local = threading.local()
+        self.sa_engine.dispose()
+        _after_fork.discard(self)
+
+    # -- running units of work -------------------------------------------------------
+
+    def run(self, work: Work[T], source: Callable[[Any], Any] | None = None, *, bulk: bool = False) -> T:
+        """Run `work` as one write transaction and commit it; roll back on any error.
+        `source(request)` answers the unit's `pull(request)` (the caller's input);
+        `bulk` tunes the connection for a large load while it runs."""
+        conn = self.connection()
+        self.backend.begin(conn)
+        try:
+            if bulk:
+                with self.backend.import_cache(conn):
+                    result = self._drive(conn, work, source)
+            else:
+                result = self._drive(conn, work, source)
+            for hook in self.before_commit:
+                hook()
+        except BaseException:
+            self.rollback(conn)
+            raise
+        conn.commit()
+        return result
+
+    def read(self, work: Work[T]) -> T:
+        """Run `work`, which only reads, holding no snapshot after it."""
+        conn = self.connection()
+        try:
+            return self._drive(conn, work, None)
+        finally:
+            self.backend.end_read(conn)
+
+    def _drive(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None) -> T:
+        send = work.send
+        backend = self.backend
+        result: Any = None
+        try:
+            while True:
+                kind, sql, params = send(result)
+                if kind == ONE:
+                    result = conn.execute(sql, params).fetchone()
+                elif kind == COUNT:
+                    result = conn.execute(sql, params).rowcount
+                elif kind == ALL:
+                    result = conn.execute(sql, params).fetchall()
+                elif kind == MANY:
+                    result = backend.executemany(conn, sql, params) if params else 0
+                elif kind == COPY:
+                    result = backend.copy(conn, sql, params)
+                elif kind == PULL:
+                    if source is None:  # pragma: no cover - a unit that pulls needs a source
+                        raise RuntimeError("this unit of work reads the caller's input: give run() a source")
+                    result = source(params)
+                else:  # pragma: no cover
+                    raise RuntimeError(f"unknown operation {kind!r}")
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            work.close()
+
+    @staticmethod
+    def rollback(conn: Any) -> None:
+        try:
+            conn.rollback()
+        except Exception:  # a dead connection: the error that killed it is the one to raise
+            pass
+
+    # -- plain statements (schema tools, tests that corrupt rows on purpose) ---------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction on this thread's connection; yields the connection."""
+        conn = self.connection()
+        self.backend.begin(conn)
+        try:
+            yield conn
+        except BaseException:
+            self.rollback(conn)
+            raise
+        else:
+            conn.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A read on this thread's connection, ended so it holds no snapshot."""
+        conn = self.connection()
+        try:
+            yield conn
+        finally:
+            self.backend.end_read(conn)
+
+    def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement written with `?` placeholders."""
+        if self.is_pg:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        return conn.execute(sql, params)
+
+
+class _AfterFork:
+    """The databases of this process, told when it forks (weakly held)."""
+
+    def __init__(self) -> None:
+        self._dbs: weakref.WeakSet[Database] = weakref.WeakSet()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._in_child)
+
+    def add(self, db: Database) -> None:
+        self._dbs.add(db)
+
+    def discard(self, db: Database) -> None:
+        self._dbs.discard(db)
+
+    def _in_child(self) -> None:
+        for db in list(self._dbs):
+            db._forked()
+
+
+_after_fork = _AfterFork()

@@ -1,0 +1,70 @@
+"""The columns each statement reads or writes, spelled once, and rows as dicts.
+
+The `.sql` files refer to these lists as `{contact_columns}`, `{history_columns}`
+and so on; the loader fills them in (`dialstate.store.statements`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from dialstate.engine.lifecycle import TIMER_SETTINGS
+
+#: A contact row as the engine reads it.
+CONTACT_COLUMNS = (
+    "id", "campaign_id", "phone", "phone_key", "state", "version", "seq", "attempts",
+    "next_attempt_at", "due_at", "operator_id", "callback_operator_id", "personal_until",
+    "call_id", "last_outcome", "priority", "timezone", "zone_key", "external_id", "data",
+    "ready_since", "created_at", "updated_at",
+)
+#: What `select_contact` adds to a contact's columns: its campaign's status and current
+#: policy version, and whether its number is on the blacklist now.
+CONTACT_FACTS = (*CONTACT_COLUMNS, "campaign_status", "policy_version", "blacklisted")
+
+HISTORY_COLUMNS = (
+    "contact_id", "seq", "from_state", "to_state", "trigger", "at", "actor", "attempt",
+    "call_id", "outcome", "raw_code", "dialect", "policy_version", "note",
+)
+
+#: A campaign row: its identity, then its settings.
+CAMPAIGN_COLUMNS = (
+    "id", "name", "mode", "status", "timezone", "default_region", "policy_version", "created_at",
+    "calling_window", "dispositions", "default_disposition", *TIMER_SETTINGS,
+)
+#: The campaign columns an INSERT sets (the id comes from the database).
+CAMPAIGN_INSERT_COLUMNS = CAMPAIGN_COLUMNS[1:]
+#: The campaign columns stored as JSON text.
+CAMPAIGN_JSON = ("calling_window", "dispositions")
+
+#: Fragments the `.sql` files use, by name.
+FRAGMENTS = {
+    "contact_columns": ", ".join(CONTACT_COLUMNS),
+    "c_contact_columns": ", ".join(f"c.{c}" for c in CONTACT_COLUMNS),
+    "history_columns": ", ".join(HISTORY_COLUMNS),
+    "history_params": ", ".join("?" * len(HISTORY_COLUMNS)),
+    "campaign_columns": ", ".join(CAMPAIGN_COLUMNS),
+    "campaign_insert_columns": ", ".join(CAMPAIGN_INSERT_COLUMNS),
+    "campaign_insert_params": ", ".join("?" * len(CAMPAIGN_INSERT_COLUMNS)),
+}
+
+
+def contact(values: Sequence[Any], keys: Sequence[str] = CONTACT_FACTS) -> dict[str, Any]:
+    """A contact row (read with `keys`) as a dict, its `data` decoded."""
+    row = dict(zip(keys, values, strict=True))
+    data = row["data"]
+    row["data"] = json.loads(data) if data else None
+    return row
+
+
+def campaign(values: Sequence[Any]) -> dict[str, Any]:
+    """A campaign row as a dict, its JSON settings decoded."""
+    row = dict(zip(CAMPAIGN_COLUMNS, values, strict=True))
+    for name in CAMPAIGN_JSON:
+        row[name] = json.loads(row[name]) if row[name] else None
+    return row
+
+
+def history(values: Sequence[Any]) -> dict[str, Any]:
+    return dict(zip(HISTORY_COLUMNS, values, strict=True))

@@ -1,0 +1,55 @@
+-- Campaigns, their retry policy versions, the zone sets of their contacts, statistics.
+
+-- name: insert_campaign
+INSERT INTO ds_campaign ({campaign_insert_columns}) VALUES ({campaign_insert_params}) RETURNING id
+
+-- name: select_campaigns
+SELECT {campaign_columns} FROM ds_campaign ORDER BY id
+
+-- name: select_campaign
+SELECT {campaign_columns} FROM ds_campaign WHERE id = ?
+
+-- name: campaign_status
+SELECT status, policy_version FROM ds_campaign WHERE id = ?
+
+-- name: campaign_status_for_update [postgresql]
+SELECT status, policy_version FROM ds_campaign WHERE id = ? FOR UPDATE
+
+-- name: campaign_status_for_update
+SELECT status, policy_version FROM ds_campaign WHERE id = ?
+
+-- name: set_campaign_status
+UPDATE ds_campaign SET status = ? WHERE id = ?
+
+-- name: insert_policy
+INSERT INTO ds_retry_policy (campaign_id, version, policy, created_at) VALUES (?, ?, ?, ?)
+
+-- name: select_policy
+SELECT policy FROM ds_retry_policy WHERE campaign_id = ? AND version = ?
+
+-- name: set_policy_version
+UPDATE ds_campaign SET policy_version = ? WHERE id = ?
+
+-- name: add_zone_key
+-- A zone set that contacts of the campaign are checked in (claims test it once per set).
+INSERT INTO ds_campaign_zone (campaign_id, zone_key) VALUES (?, ?) ON CONFLICT (campaign_id, zone_key) DO NOTHING
+
+-- name: zone_keys
+SELECT zone_key FROM ds_campaign_zone WHERE campaign_id = ?
+
+-- name: count_by_state
+SELECT state, COUNT(*) FROM ds_contact WHERE campaign_id = ? GROUP BY state
+
+-- name: count_by_outcome
+-- Finished attempts: the first entry that records the outcome (a passing state writes
+-- two entries for one attempt).
+SELECT h.outcome, COUNT(*) FROM ds_history h JOIN ds_contact c ON c.id = h.contact_id
+WHERE c.campaign_id = ? AND h.outcome IS NOT NULL AND h.trigger IN ('call_ended', 'dial_failed')
+GROUP BY h.outcome
+
+-- name: count_answered
+SELECT COUNT(*) FROM ds_history h JOIN ds_contact c ON c.id = h.contact_id
+WHERE c.campaign_id = ? AND h.trigger = 'answered'
+
+-- name: attempts_histogram
+SELECT attempts, COUNT(*) FROM ds_contact WHERE campaign_id = ? GROUP BY attempts ORDER BY attempts

@@ -1,0 +1,133 @@
+"""What is particular to SQLite: opening a file (WAL, a busy timeout, checkpoints),
+the writer lock every write transaction takes up front, and the import's inserts."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from dialstate.errors import DemoDatabaseInUse
+from dialstate.store.ops import Work, count, many, one
+from dialstate.store.statements import expand, queries
+
+#: Page cache while importing (KiB): a big import inserts into indexes keyed by phone
+#: numbers, whose pages the default 2 MB cache keeps evicting.
+IMPORT_CACHE_KIB = 65536
+
+Q = queries("sqlite")
+
+
+class SqliteBackend:
+    """A SQLite file (or a private in-memory database) opened the way dialstate needs."""
+
+    name = "sqlite"
+    #: Claims lock nothing: SQLite's writer lock already serializes them.
+    claim_rounds = 1
+
+    def __init__(self, url: URL, lock_timeout: float) -> None:
+        #: How long a write waits for another connection's lock before failing.
+        self.lock_timeout = lock_timeout
+        database = url.database
+        if not database or database == ":memory:":
+            # A private shared-cache memory database, so every connection sees it.
+            self.target, self.uri = f"file:dialstate-{uuid.uuid4().hex}?mode=memory&cache=shared", True
+        elif database.startswith("file:"):
+            self.target, self.uri = database, True
+        else:
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.target, self.uri = str(path), False
+        self.integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        self.errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.target,
+            timeout=self.lock_timeout,
+            isolation_level=None,  # BEGIN IMMEDIATE / COMMIT are ours
+            check_same_thread=False,
+            uri=self.uri,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
+        if not self.uri:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # Checkpoint every ~40 MB of WAL rather than every 4 MB: a contact row and
+            # its index pages change several times within seconds, and each checkpoint
+            # then copies them back once instead of several times. The file is cut back
+            # to 64 MB after a checkpoint.
+            conn.execute("PRAGMA wal_autocheckpoint = 10000")
+            conn.execute("PRAGMA journal_size_limit = 67108864")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    @staticmethod
+    def begin(conn: Any) -> None:
+        """Take the writer lock up front, so a read-then-write never fails to upgrade."""
+        conn.execute("BEGIN IMMEDIATE")
+
+    @staticmethod
+    def end_read(conn: Any) -> None:
+        """A read holds nothing after its statements: autocommit mode."""
+
+    @staticmethod
+    def executemany(conn: Any, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        return int(conn.executemany(sql, params).rowcount)
+
+    @staticmethod
+    def copy(conn: Any, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        raise NotImplementedError("COPY is PostgreSQL's")
+
+    @staticmethod
+    @contextmanager
+    def import_cache(conn: Any) -> Iterator[None]:
+        """A larger page cache for an import, the connection's own afterwards."""
+        before = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+    # -- the import's inserts ----------------------------------------------------------
+
+    @staticmethod
+    def first_ids() -> Work[int | None]:
+        """The id the import's first row takes (the writer lock keeps it ours)."""
+        return int((yield one(Q["next_contact_id"]))[0])
+
+    @staticmethod
+    def insert_contacts(rows: list[tuple[Any, ...]], first_id: int | None) -> Work[tuple[list[int], int]]:
+        """Insert a batch's rows (each starting with its position): (the id of each
+        position, how many went in)."""
+        assert first_id is not None
+        sql = Q["insert_contact"].replace("<<first>>", str(int(first_id)))
+        inserted = yield many(sql, rows)
+        return list(range(first_id, first_id + len(rows))), int(inserted)
+
+    @staticmethod
+    def first_entries(ids: list[int], actor: str | None, policy_version: int) -> Work[None]:
+        sql = expand(Q["first_entries"], len(ids))
+        yield count(sql, (actor, policy_version, *ids))
+
+
+def campaign_names_in_file(path: Path) -> list[str]:
+    """The campaign names of a dialstate SQLite file, read without opening it as an
+    engine (it may be of an older schema); [] for an empty file. Refuses a file that
+    is not a dialstate database."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return []
+            if "ds_campaign" not in tables:
+                raise DemoDatabaseInUse(f"{path} is not a dialstate demo database; give the demo another --db")
+            return [r[0] for r in conn.execute(Q["demo_campaign_names"])]
+    except sqlite3.DatabaseError as exc:
+        raise DemoDatabaseInUse(
+            f"{path} is not a dialstate demo database ({exc}); give the demo another --db") from None
