@@ -18,7 +18,7 @@ from dialstate import (
 )
 from dialstate.engine.machine import machine_for
 from dialstate.engine.table import PUBLIC_TRIGGERS
-from tests.invariants import assert_history_continuous
+from tests.support.invariants import assert_history_continuous
 
 S = ContactState
 P, G, D, A = DialMode.PREVIEW, DialMode.PROGRESSIVE, DialMode.PREDICTIVE, DialMode.AGENTLESS

@@ -14,7 +14,7 @@ from dialstate.engine.machine import MachineDefinitionError, build_all, machine_
 from dialstate.engine.states import StateKind
 
 S = ContactState
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_each_mode_has_exactly_one_machine_shared_by_every_contact() -> None:

@@ -8,8 +8,7 @@ import itertools
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,31 +27,6 @@ from dialstate.models import schema
 runner = CliRunner()
 
 # -- databases --------------------------------------------------------------------------------
-
-
-def _pg_admin(url: str) -> str:
-    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def new_pg_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
-    """Makes new, empty PostgreSQL databases (dropped afterwards)."""
-    import psycopg
-
-    pg_url = request.getfixturevalue("pg_url")
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"dialstate_mig_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(_pg_admin(pg_url), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    with psycopg.connect(_pg_admin(pg_url), autocommit=True) as admin:
-        for name in made:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])

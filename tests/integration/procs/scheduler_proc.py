@@ -1,6 +1,6 @@
 """A scheduler process for the multi-process tests, started with subprocess.
 
-    python tests/procs/scheduler_proc.py --db URL [--batch-size N] [--go-file PATH]
+    python tests/integration/procs/scheduler_proc.py --db URL [--batch-size N] [--go-file PATH]
         [--slow-row SECONDS] [--stall-after K] [--drain]
 
 Prints READY once its engine is open, waits until --go-file exists (so that several

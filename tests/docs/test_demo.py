@@ -5,12 +5,10 @@ always gives the same day."""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from dialstate import Contact, DialMode, Engine, StateKind
@@ -19,7 +17,7 @@ from dialstate.engine.states import ContactState
 from dialstate.sim import DemoResult, DemoSettings, run_demo
 from dialstate.sim.demo import DemoDatabaseInUse
 from dialstate.sim.switch import check_codes
-from tests.invariants import assert_history_continuous
+from tests.support.invariants import assert_history_continuous
 
 runner = CliRunner()
 S = ContactState
@@ -145,18 +143,8 @@ def test_the_demo_refuses_a_file_that_is_not_a_dialstate_database(tmp_path: Path
 
 
 @pytest.fixture
-def empty_pg(pg_url: str) -> Iterator[str]:
-    import psycopg
-
-    admin = sa.engine.make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"dialstate_demo_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def empty_pg(new_pg_database: Callable[[], str]) -> str:
+    return new_pg_database()
 
 
 @pytest.mark.pg

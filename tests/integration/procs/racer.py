@@ -1,7 +1,7 @@
 """A process that races others to drive the same agentless contacts, for the
 concurrency tests, started with subprocess.
 
-    python tests/procs/racer.py --db URL --contacts 1,2,3
+    python tests/integration/procs/racer.py --db URL --contacts 1,2,3
 
 Prints READY once its engine is open, waits for a line on standard input (so that
 several processes race together), then for each contact in turn tries `dial`,

@@ -1,6 +1,6 @@
 """A dialer process for the claiming tests, started with subprocess.
 
-    python tests/procs/claimer.py --db URL --campaign ID --limit N
+    python tests/integration/procs/claimer.py --db URL --campaign ID --limit N
 
 Prints READY once its engine is open, waits for a line on standard input (so that
 several processes start claiming together), then calls `dial_next(campaign, limit)`

@@ -34,8 +34,8 @@ from dialstate import (
     UnknownDisposition,
     UnknownOutcome,
 )
-from tests.conftest import VirtualClock
-from tests.invariants import assert_history_continuous
+from dialstate.testing import VirtualClock
+from tests.support.invariants import assert_history_continuous
 
 S = ContactState
 

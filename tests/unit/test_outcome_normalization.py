@@ -6,9 +6,6 @@ do not read the dialect modules, so a changed mapping fails here until both agre
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,14 +33,6 @@ def cases(dialect: str, table: dict[str, Outcome] | dict[int, Outcome]) -> list[
 
 def ids(case: object) -> str:
     return repr(case) if not isinstance(case, Outcome) else case.value
-
-
-@pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Let a test register dialects without leaking them into other tests."""
-    module = importlib.import_module("dialstate.outcomes.normalize")
-    monkeypatch.setattr(module, "_REGISTRY", dict(module._REGISTRY))
-    yield
 
 
 # --- seed 000: session statuses ---------------------------------------------------------
@@ -475,7 +464,7 @@ def test_without_a_dialect_a_vendor_code_is_refused_with_outcomes_and_dialects_l
 
 # --- register_dialect --------------------------------------------------------------------------
 
-@pytest.mark.usefixtures("registry")
+@pytest.mark.usefixtures("isolated_dialects")
 def test_a_registered_dialect_is_listed_and_normalizes_its_codes() -> None:
     register_dialect("acme", {"Hung-Up Early": O.INCOMPLETE, "vm": "voicemail", 42: "BUSY"})
     assert "acme" in dialects()
@@ -487,14 +476,14 @@ def test_a_registered_dialect_is_listed_and_normalizes_its_codes() -> None:
     assert normalize("something else", "acme") is O.UNKNOWN
 
 
-@pytest.mark.usefixtures("registry")
+@pytest.mark.usefixtures("isolated_dialects")
 def test_a_registered_dialect_refuses_a_value_that_is_not_an_outcome_and_names_it() -> None:
     with pytest.raises(UnknownOutcome, match="'answered_ok'"):
         register_dialect("acme", {"OK": O.COMPLETED, "DONE": "answered_ok"})
     assert "acme" not in dialects()
 
 
-@pytest.mark.usefixtures("registry")
+@pytest.mark.usefixtures("isolated_dialects")
 @pytest.mark.parametrize("name", ["sip", "Q850", "session_status"])
 def test_registering_a_built_in_name_without_replace_is_refused(name: str) -> None:
     with pytest.raises(ConfigurationError, match="replace=True") as raised:
@@ -503,7 +492,7 @@ def test_registering_a_built_in_name_without_replace_is_refused(name: str) -> No
     assert normalize(486, "sip") is O.BUSY
 
 
-@pytest.mark.usefixtures("registry")
+@pytest.mark.usefixtures("isolated_dialects")
 def test_registering_a_taken_name_again_is_refused_until_replace_is_passed() -> None:
     register_dialect("acme", {"X": O.FAILED})
     with pytest.raises(ConfigurationError, match="taken"):
@@ -513,13 +502,13 @@ def test_registering_a_taken_name_again_is_refused_until_replace_is_passed() -> 
     assert normalize("x", "acme") is O.BUSY
 
 
-@pytest.mark.usefixtures("registry")
+@pytest.mark.usefixtures("isolated_dialects")
 def test_a_built_in_dialect_can_be_replaced_explicitly() -> None:
     register_dialect("asterisk", {"CHANUNAVAIL": O.CONGESTION}, replace=True)
     assert normalize("CHANUNAVAIL", "asterisk") is O.CONGESTION
 
 
-@pytest.mark.usefixtures("registry")
+@pytest.mark.usefixtures("isolated_dialects")
 @pytest.mark.parametrize(
     ("name", "mapping", "complaint"),
     [

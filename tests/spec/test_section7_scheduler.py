@@ -21,9 +21,9 @@ from dialstate import ContactState, DialMode, Engine, Outcome, TransitionEvent
 from dialstate.engine.timers import POISON_RETRY_SECONDS
 from dialstate.scheduler import Scheduler
 from dialstate.scheduler.worker import run_worker
-from tests.conftest import VirtualClock
-from tests.invariants import assert_history_continuous
-from tests.procs.seeding import fresh_phone, retry_due_entries, seed_retries
+from dialstate.testing import VirtualClock
+from tests.support.invariants import assert_history_continuous
+from tests.support.retries import fresh_phone, retry_due_entries, seed_retries
 
 S = ContactState
 P, G, D, A = DialMode.PREVIEW, DialMode.PROGRESSIVE, DialMode.PREDICTIVE, DialMode.AGENTLESS

@@ -19,8 +19,8 @@ from dialstate import (
     RetryPolicy,
     UnknownDisposition,
 )
-from tests.conftest import VirtualClock
-from tests.invariants import assert_history_continuous
+from dialstate.testing import VirtualClock
+from tests.support.invariants import assert_history_continuous
 
 S = ContactState
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -25,13 +25,13 @@ from dialstate import (
     InvalidTransition,
     Outcome,
 )
-from tests.conftest import VirtualClock
-from tests.invariants import assert_history_continuous
+from dialstate.testing import VirtualClock
+from tests.support.invariants import assert_history_continuous
 
 S = ContactState
 THREADS = 8
 PROCS = Path(__file__).parent / "procs"
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def phones(n: int, start: int = 0) -> list[str]:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialstate.errors import ConfigurationError, UnknownOutcome
-from dialstate.outcomes._outcome import Outcome
+from dialstate.outcomes import Outcome
 from dialstate.policy import DEFAULT_DELAYS, RetryPolicy
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None)

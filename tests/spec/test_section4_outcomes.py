@@ -20,8 +20,8 @@ from dialstate import (
     UnknownOutcome,
 )
 from dialstate.outcomes import OperatorLegCode, register_dialect
-from tests.conftest import VirtualClock
-from tests.invariants import assert_history_continuous
+from dialstate.testing import VirtualClock
+from tests.support.invariants import assert_history_continuous
 
 S = ContactState
 O = Outcome
@@ -351,6 +351,7 @@ def test_a_code_that_is_no_canonical_outcome_without_a_dialect_is_refused(
     assert "busy" in str(err)  # the message lists the outcomes allowed
 
 
+@pytest.mark.usefixtures("isolated_dialects")
 def test_a_registered_dialect_is_usable_through_call_ended(engine: Engine, clock: VirtualClock) -> None:
     name = f"acme_{uuid.uuid4().hex[:8]}"
     register_dialect(name, {"LINE-ENGAGED": O.BUSY, 42: "voicemail", "GONE": "unallocated"})

@@ -25,7 +25,7 @@ from dialstate import CallingWindow, ConfigurationError, DialMode, Engine, Inval
 from dialstate.cli import app
 from dialstate.engine import importer
 from dialstate.phones import parse_phone, resolve_zones
-from tests.conftest import VirtualClock
+from dialstate.testing import VirtualClock
 
 runner = CliRunner()
 

@@ -2,7 +2,7 @@
 fire each due item exactly once, and a scheduler killed at any moment (here: in the
 middle of a batch) leaves nothing half done and nothing lost.
 
-The processes are real (`subprocess`): `tests/procs/scheduler_proc.py` runs
+The processes are real (`subprocess`): `tests/integration/procs/scheduler_proc.py` runs
 `run_pending` until nothing is due; the worker tests run `python -m
 dialstate.scheduler.worker`, the entry point of `dialstate worker`.
 """
@@ -22,13 +22,13 @@ from typing import IO
 import pytest
 
 from dialstate import ContactState, Engine
-from tests.conftest import VirtualClock
-from tests.procs.seeding import retry_due_entries, seed_retries, states
+from dialstate.testing import VirtualClock
+from tests.support.retries import retry_due_entries, seed_retries, states
 
 pytestmark = pytest.mark.pg
 
-ROOT = Path(__file__).resolve().parent.parent
-PROC = ROOT / "tests" / "procs" / "scheduler_proc.py"
+ROOT = Path(__file__).resolve().parents[2]
+PROC = Path(__file__).resolve().parent / "procs" / "scheduler_proc.py"
 S = ContactState
 
 

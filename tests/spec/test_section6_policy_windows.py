@@ -22,8 +22,8 @@ from dialstate import (
     Outcome,
     RetryPolicy,
 )
-from tests.conftest import VirtualClock
-from tests.invariants import assert_history_continuous
+from dialstate.testing import VirtualClock
+from tests.support.invariants import assert_history_continuous
 
 S = ContactState
 O = Outcome
