@@ -9,17 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from dialstate import Contact, DialMode, Engine, StateKind
-from dialstate.cli import app
+from dialstate import DialMode, Engine, StateKind
 from dialstate.engine.states import ContactState
 from dialstate.sim import DemoResult, DemoSettings, run_demo
 from dialstate.sim.demo import DemoDatabaseInUse
 from dialstate.sim.switch import check_codes
-from tests.support.invariants import assert_history_continuous
+from tests.support import assert_history_continuous, assert_no_contact_lost
+from tests.support.cli import run
 
-runner = CliRunner()
 S = ContactState
 WAITING = {S.READY, S.RETRY_SCHEDULED}
 SMALL = 150
@@ -42,10 +40,15 @@ def test_every_contact_ends_the_day_final_parked_or_waiting(result: DemoResult) 
 
 def test_every_history_is_continuous(result: DemoResult) -> None:
     with Engine(result.settings.url) as engine:
-        ids = [c.id for c in _contacts(engine, result.campaign.id)]
+        ids = [c.id for c in engine.contacts(result.campaign.id)]
         assert len(ids) == result.stats.total
         for cid in ids:
             assert_history_continuous(engine, cid)
+
+
+def test_no_contact_is_lost(result: DemoResult) -> None:
+    with Engine(result.settings.url) as engine:
+        assert_no_contact_lost(engine, result.campaign.id, result.imported.contact_ids)
 
 
 def test_the_tables_add_up(result: DemoResult) -> None:
@@ -85,15 +88,11 @@ def test_every_vendor_code_the_switch_sends_means_what_it_intends() -> None:
     check_codes()
 
 
-def _contacts(engine: Engine, campaign_id: int) -> list[Contact]:
-    return engine.contacts(campaign_id)
-
-
 # -- the command ------------------------------------------------------------------------------------
 
 
 def test_the_demo_command_prints_every_table(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--db", f"sqlite:///{tmp_path / 'd.db'}", "--contacts", str(SMALL)])
+    result = run("demo", "--db", f"sqlite:///{tmp_path / 'd.db'}", "--contacts", str(SMALL))
     assert result.exit_code == 0, result.stderr
     for title in ("Contacts by state", "Finished attempts by outcome group", "Attempts per contact",
                   "Abandon rate", "The switch and the scheduler", "History of contact"):
@@ -103,20 +102,20 @@ def test_the_demo_command_prints_every_table(tmp_path: Path) -> None:
 
 def test_the_same_seed_gives_the_same_output(tmp_path: Path) -> None:
     outputs = [
-        runner.invoke(app, ["demo", "--db", f"sqlite:///{tmp_path / name}", "--contacts", str(SMALL),
-                            "--mode", "preview", "--seed", "5"]).stdout
+        run("demo", "--db", f"sqlite:///{tmp_path / name}", "--contacts", str(SMALL),
+                            "--mode", "preview", "--seed", "5").stdout
         for name in ("a.db", "b.db")
     ]
     assert outputs[0] == outputs[1]
-    other = runner.invoke(app, ["demo", "--db", f"sqlite:///{tmp_path / 'c.db'}", "--contacts", str(SMALL),
-                                "--mode", "preview", "--seed", "6"]).stdout
+    other = run("demo", "--db", f"sqlite:///{tmp_path / 'c.db'}", "--contacts", str(SMALL),
+                                "--mode", "preview", "--seed", "6").stdout
     assert other != outputs[0]
 
 
 def test_the_demo_replaces_its_previous_database_and_says_so(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    first = runner.invoke(app, ["demo", "--db", url, "--contacts", "40"])
-    second = runner.invoke(app, ["demo", "--db", url, "--contacts", "40"])
+    first = run("demo", "--db", url, "--contacts", "40")
+    second = run("demo", "--db", url, "--contacts", "40")
     assert "removed the previous demo database" in second.stderr
     assert first.stdout == second.stdout
     with Engine(url) as engine:
@@ -127,7 +126,7 @@ def test_the_demo_refuses_a_database_with_other_campaigns(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'real.db'}"
     with Engine(url) as engine:
         engine.create_campaign("Real customers")
-    result = runner.invoke(app, ["demo", "--db", url, "--contacts", "40"])
+    result = run("demo", "--db", url, "--contacts", "40")
     assert result.exit_code == 1
     assert "not demos (e.g. 'Real customers')" in result.stderr
     with Engine(url) as engine:
@@ -155,13 +154,13 @@ def test_the_demo_runs_on_postgresql_and_cancels_its_earlier_campaign(empty_pg: 
     assert second.stats.by_state == first.stats.by_state
     with Engine(empty_pg) as engine:
         assert engine.get_campaign(first.campaign.id).status == "canceled"
-        for contact in _contacts(engine, second.campaign.id):
+        for contact in engine.contacts(second.campaign.id):
             assert_history_continuous(engine, contact.id)
 
 
 @pytest.mark.slow
 def test_the_default_demo_finishes_well_under_a_minute(tmp_path: Path) -> None:
     started = time.perf_counter()
-    result = runner.invoke(app, ["demo", "--db", f"sqlite:///{tmp_path / 'full.db'}"])
+    result = run("demo", "--db", f"sqlite:///{tmp_path / 'full.db'}")
     assert result.exit_code == 0
     assert time.perf_counter() - started < 60

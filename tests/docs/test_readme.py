@@ -1,4 +1,5 @@
-"""The README's embedding example runs as written, and its test command is CI's."""
+"""The README's embedding example runs as written, its test command is CI's, and its
+diagrams are the ones the machine table draws today."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+
+from dialstate import DialMode
+from dialstate.engine.diagram import sync_readme
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -26,3 +30,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command.split("&&")[-1].strip().replace(".venv/bin/", "") in ci.replace('"$VENV"/bin/', "")
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_the_readme_shows_the_current_diagram_of_every_mode() -> None:
+    text = README
+    for mode in DialMode:
+        assert f"<!-- diagram:{mode.value} -->" in text
+    assert sync_readme(text) == text, "README diagrams are stale: python -m dialstate.engine.diagram README.md"

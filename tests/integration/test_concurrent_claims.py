@@ -1,18 +1,22 @@
 """Concurrency (spec section 3, claiming; issue 2): claims never hand one contact to
 two callers and racing triggers never lose an update or write a transition twice —
-threads on SQLite, processes on PostgreSQL. Also the order of claims."""
+threads on SQLite, processes on PostgreSQL.
+
+The claimers compete by construction, not by luck: they claim in lock-step rounds
+(threads meet at a barrier, processes wait for the test's next line), so that in
+every round each of them claims while the others do, and the tests check what must
+then hold (each got its share of the round) instead of hoping that the scheduling of
+threads made them overlap.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Sized
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -26,33 +30,78 @@ from dialstate import (
     Outcome,
 )
 from dialstate.testing import VirtualClock
-from tests.support.invariants import assert_history_continuous
+from tests.support import (
+    assert_history_continuous,
+    assert_no_contact_lost,
+    new_campaign,
+    new_contacts,
+    phone_number,
+    walk_to,
+)
+from tests.support.processes import Processes, read_line, result, send_line
 
 S = ContactState
 THREADS = 8
-PROCS = Path(__file__).parent / "procs"
-ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+#: Seconds a thread waits at a barrier for the others before the test fails.
+BARRIER_TIMEOUT = 60
 
 
-def phones(n: int, start: int = 0) -> list[str]:
-    return [f"+1 212 {200 + (start + i) // 10000:03d} {(start + i) % 10000:04d}" for i in range(n)]
+def campaign_of(engine: Engine, mode: DialMode, n: int) -> tuple[int, list[int]]:
+    """A new campaign of `mode` with `n` contacts: (its id, their ids)."""
+    campaign = new_campaign(engine, mode)
+    return campaign, new_contacts(engine, campaign, *(phone_number(i) for i in range(n)))
 
 
-def new_campaign(engine: Engine, mode: DialMode, n: int) -> tuple[int, list[int]]:
-    campaign = engine.create_campaign(f"{mode.value} race", mode=mode).id
-    return campaign, list(engine.add_contacts(campaign, phones(n)).contact_ids)
+def run_threads(work: Callable[[int], T], threads: int = THREADS) -> list[T]:
+    """Runs `work(i)` on `threads` threads that start together; returns their results."""
+    barrier = threading.Barrier(threads, timeout=BARRIER_TIMEOUT)
 
-
-def run_threads(work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` on THREADS threads that start together; return their results."""
-    barrier = threading.Barrier(THREADS)
-
-    def start(i: int) -> Any:
+    def start(i: int) -> T:
         barrier.wait()
         return work(i)
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(start, range(THREADS)))
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(start, range(threads)))
+
+
+def claim_in_rounds(claim: Callable[[int], Sequence[T]], threads: int = THREADS) -> list[list[Sequence[T]]]:
+    """Runs `claim(i)` on `threads` threads in lock-step rounds: each round starts for
+    every thread at once (a barrier), and ends when every thread's claim has returned
+    (a second barrier); the rounds go on until one in which nobody got anything.
+    Returns, round by round, what each thread got."""
+    barrier = threading.Barrier(threads, timeout=BARRIER_TIMEOUT)
+    lock = threading.Lock()
+    rounds: list[list[Sequence[T]]] = []
+
+    def run(i: int) -> None:
+        try:
+            for number in range(1_000_000):
+                barrier.wait()  # the round starts for every thread at once
+                got = claim(i)
+                with lock:
+                    if len(rounds) == number:
+                        rounds.append([() for _ in range(threads)])
+                    rounds[number][i] = got
+                barrier.wait()  # every claim of the round is in
+                if not any(rounds[number]):
+                    return
+        except BaseException:
+            barrier.abort()  # the other threads fail at once instead of waiting
+            raise
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, range(threads)))
+    return rounds
+
+
+def assert_full_rounds(rounds: Sequence[Sequence[Sized]], contacts: int, batch: int) -> None:
+    """While a round started with a full batch left for every claimer, each got one."""
+    full = contacts // (batch * len(rounds[0]))
+    assert full >= 2, "the test needs several rounds in which everybody claims"
+    for number, got in enumerate(rounds[:full]):
+        assert [len(g) for g in got] == [batch] * len(got), f"round {number}: {[len(g) for g in got]}"
 
 
 def triggers_in_history(engine: Engine, contact_id: int) -> Counter[str]:
@@ -66,79 +115,77 @@ def triggers_in_history(engine: Engine, contact_id: int) -> Counter[str]:
 def test_threads_calling_assign_next_never_get_the_same_contact(
     sqlite_engine: Engine, sqlite_url: str, clock: VirtualClock, engines: str
 ) -> None:
-    campaign, ids = new_campaign(sqlite_engine, DialMode.PREVIEW, 300)
+    campaign, ids = campaign_of(sqlite_engine, DialMode.PREVIEW, 300)
     own = engines == "one-engine-per-thread"
     per_thread = [Engine(sqlite_url, clock=clock) if own else sqlite_engine for _ in range(THREADS)]
 
-    def claim_all(i: int) -> list[int]:
-        engine, got = per_thread[i], []
-        while (contact := engine.assign_next(campaign, f"op{i}")) is not None:
-            assert contact.state is S.OPERATOR_ASSIGNED and contact.operator_id == f"op{i}"
-            got.append(contact.id)
-        return got
+    def claim_one(i: int) -> list[int]:
+        contact = per_thread[i].assign_next(campaign, f"op{i}")
+        if contact is None:
+            return []
+        assert contact.state is S.OPERATOR_ASSIGNED and contact.operator_id == f"op{i}"
+        return [contact.id]
 
     try:
-        results = run_threads(claim_all)
+        rounds = claim_in_rounds(claim_one)
     finally:
         if own:
             for engine in per_thread:
                 engine.close()
-    claimed = [cid for got in results for cid in got]
+    claimed = [cid for got in rounds for mine in got for cid in mine]
     assert len(claimed) == len(set(claimed)), "a contact was handed out twice"
     assert sorted(claimed) == sorted(ids), "every contact is handed out"
-    assert sum(1 for got in results if got) > 1, "the threads really competed"
+    assert_full_rounds(rounds, len(ids), batch=1)
     for cid in ids:
         assert triggers_in_history(sqlite_engine, cid) == Counter({"add": 1, "assign_operator": 1})
     assert sqlite_engine.campaign_stats(campaign)["operator_assigned"] == 300
+    assert_no_contact_lost(sqlite_engine, campaign, ids)
 
 
 def test_threads_calling_dial_next_never_get_the_same_contact(
     sqlite_engine: Engine, sqlite_url: str, clock: VirtualClock
 ) -> None:
-    campaign, ids = new_campaign(sqlite_engine, DialMode.PREDICTIVE, 300)
+    campaign, ids = campaign_of(sqlite_engine, DialMode.PREDICTIVE, 300)
     per_thread = [Engine(sqlite_url, clock=clock) for _ in range(THREADS)]
 
-    def claim_all(i: int) -> list[Contact]:
-        got: list[Contact] = []
-        while batch := per_thread[i].dial_next(campaign, 7):
-            assert len(batch) <= 7
-            got.extend(batch)
-        return got
+    def claim_batch(i: int) -> list[Contact]:
+        batch = per_thread[i].dial_next(campaign, 7)
+        assert len(batch) <= 7
+        return batch
 
     try:
-        results = run_threads(claim_all)
+        rounds = claim_in_rounds(claim_batch)
     finally:
         for engine in per_thread:
             engine.close()
-    claimed = [c for got in results for c in got]
+    claimed = [c for got in rounds for mine in got for c in mine]
     assert len({c.id for c in claimed}) == len(claimed) == len(ids)
     assert len({c.call_id for c in claimed}) == len(ids), "each call has its own id"
+    assert_full_rounds(rounds, len(ids), batch=7)
     for contact in claimed:
         stored = sqlite_engine.get_contact(contact.id)
         assert (stored.state, stored.call_id, stored.attempts) == (S.DIALING, contact.call_id, 1)
         assert triggers_in_history(sqlite_engine, contact.id) == Counter({"add": 1, "dial": 1})
+    assert_no_contact_lost(sqlite_engine, campaign, ids)
 
 
-# (name, mode, how a ready contact gets to the racing state, the racing trigger)
-RACES: list[tuple[str, DialMode, list[Callable[[Engine, int], object]], Callable[[Engine, int], object]]] = [
-    ("assign_operator", DialMode.PREVIEW, [], lambda e, c: e.assign_operator(c, "op")),
-    ("accept", DialMode.PREVIEW, [lambda e, c: e.assign_operator(c, "op1")], lambda e, c: e.accept(c)),
-    ("dial", DialMode.AGENTLESS, [], lambda e, c: e.dial(c)),
-    ("answered", DialMode.AGENTLESS, [lambda e, c: e.dial(c)], lambda e, c: e.answered(c)),
-    ("call_ended", DialMode.AGENTLESS, [lambda e, c: e.dial(c)], lambda e, c: e.call_ended(c, Outcome.BUSY)),
-    ("cancel", DialMode.PREDICTIVE, [], lambda e, c: e.cancel(c)),
+# (trigger, mode, the state the race starts from, the racing call)
+RACES: list[tuple[str, DialMode, ContactState, Callable[[Engine, int], object]]] = [
+    ("assign_operator", DialMode.PREVIEW, S.READY, lambda e, c: e.assign_operator(c, "op")),
+    ("accept", DialMode.PREVIEW, S.OPERATOR_ASSIGNED, lambda e, c: e.accept(c)),
+    ("dial", DialMode.AGENTLESS, S.READY, lambda e, c: e.dial(c)),
+    ("answered", DialMode.AGENTLESS, S.DIALING, lambda e, c: e.answered(c)),
+    ("call_ended", DialMode.AGENTLESS, S.DIALING, lambda e, c: e.call_ended(c, Outcome.BUSY)),
+    ("cancel", DialMode.PREDICTIVE, S.READY, lambda e, c: e.cancel(c)),
 ]
 
 
-@pytest.mark.parametrize(("name", "mode", "path", "race"), RACES, ids=[r[0] for r in RACES])
+@pytest.mark.parametrize(("name", "mode", "state", "race"), RACES, ids=[r[0] for r in RACES])
 def test_threads_racing_one_trigger_on_one_contact_let_exactly_one_win(
-    engine: Engine, name: str, mode: DialMode,
-    path: list[Callable[[Engine, int], object]], race: Callable[[Engine, int], object],
+    engine: Engine, name: str, mode: DialMode, state: ContactState, race: Callable[[Engine, int], object],
 ) -> None:
     # one Engine shared by the threads: each thread has its own database connection
-    _, (cid,) = new_campaign(engine, mode, 1)
-    for step in path:
-        step(engine, cid)
+    cid = walk_to(engine, mode, state)
     before = engine.get_contact(cid)
 
     def attempt(i: int) -> str:
@@ -157,7 +204,7 @@ def test_threads_racing_one_trigger_on_one_contact_let_exactly_one_win(
 
 def test_threads_repeating_one_idempotent_call_all_get_the_one_snapshot(engine: Engine) -> None:
     # several rounds, as the race the key must absorb is a matter of timing
-    _, ids = new_campaign(engine, DialMode.PREVIEW, 15)
+    _, ids = campaign_of(engine, DialMode.PREVIEW, 15)
     for cid in ids:
 
         def repeat(_: int, cid: int = cid) -> Contact:
@@ -172,151 +219,68 @@ def test_threads_repeating_one_idempotent_call_all_get_the_one_snapshot(engine: 
 def test_two_imports_of_the_same_numbers_at_once_add_each_number_once_and_count_the_rest_as_duplicates(
     engine: Engine
 ) -> None:
-    campaign = engine.create_campaign("twice", mode=DialMode.PREDICTIVE).id
-    numbers = phones(3000)
-    barrier = threading.Barrier(2)
+    campaign = new_campaign(engine, DialMode.PREDICTIVE)
+    numbers = [phone_number(i) for i in range(3000)]
 
     def load(_: int) -> tuple[int, int]:
-        barrier.wait()
         report = engine.add_contacts(campaign, numbers)
         return report.added, report.duplicates
 
-    with ThreadPoolExecutor(2) as pool:
-        reports = list(pool.map(load, range(2)))
+    reports = run_threads(load, threads=2)
     assert sum(added for added, _ in reports) == 3000
     assert sum(duplicates for _, duplicates in reports) == 3000
     assert engine.campaign_stats(campaign).total == 3000
 
 
-# -- the order of claims ----------------------------------------------------------------
-
-
-def test_assign_next_hands_out_higher_priority_first_then_the_earliest_ready(
-    engine: Engine, clock: VirtualClock
-) -> None:
-    campaign = engine.create_campaign("order", mode=DialMode.PREVIEW).id
-
-    def add(number: str, priority: int) -> int:
-        clock.advance(10)
-        return engine.add_contacts(campaign, [{"phone": number, "priority": priority}]).contact_ids[0]
-
-    a = add("+1 212 555 0001", 0)
-    b = add("+1 212 555 0002", 5)
-    e = add("+1 212 555 0003", 0)
-    c = add("+1 212 555 0004", 0)
-    d = add("+1 212 555 0005", 5)
-    clock.advance(10)
-    engine.assign_operator(e, "op9")
-    engine.reject(e)  # back on the list now: it became ready last
-    clock.advance(10)
-    order = []
-    while (got := engine.assign_next(campaign, "op1")) is not None:
-        order.append(got.id)
-    assert order == [b, d, a, c, e]
-
-
-def test_dial_next_takes_higher_priority_first_then_the_earliest_ready_in_each_batch(
-    engine: Engine, clock: VirtualClock
-) -> None:
-    campaign = engine.create_campaign("order", mode=DialMode.PREDICTIVE).id
-
-    def add(number: str, priority: int) -> int:
-        clock.advance(10)
-        return engine.add_contacts(campaign, [{"phone": number, "priority": priority}]).contact_ids[0]
-
-    retried = add("+1 212 555 0001", 0)
-    urgent_retried = add("+1 212 555 0002", 9)
-    engine.dial(retried)
-    engine.dial(urgent_retried)
-    low_early = add("+1 212 555 0003", 0)
-    mid = add("+1 212 555 0004", 3)
-    low_late = add("+1 212 555 0005", 0)
-    engine.call_ended(retried, Outcome.BUSY)
-    engine.call_ended(urgent_retried, Outcome.BUSY)
-    clock.advance(600)
-    engine.retry_due(retried)  # created first, ready again last
-    engine.retry_due(urgent_retried)
-    first = [c.id for c in engine.dial_next(campaign, 3)]
-    rest = [c.id for c in engine.dial_next(campaign, 3)]
-    assert first == [urgent_retried, mid, low_early]
-    assert rest == [low_late, retried]
-
-
-def test_a_blacklisted_or_invalid_contact_is_never_claimed(engine: Engine) -> None:
-    campaign = engine.create_campaign("skip", mode=DialMode.PREDICTIVE).id
-    engine.blacklist_phone("+1 212 555 0001")
-    ids = engine.add_contacts(campaign, ["+1 212 555 0001", "junk", "+1 212 555 0003"]).contact_ids
-    assert [c.id for c in engine.dial_next(campaign, 10)] == [ids[2]]
-    assert engine.dial_next(campaign, 10) == []
-
-
 # -- PostgreSQL, processes ---------------------------------------------------------------
 
 
-def run_processes(script: str, argv_per_process: list[list[str]], timeout: float = 60) -> list[dict[str, Any]]:
-    """Start one process per argv, wait until each has opened its engine, let them all
-    go at once, and return each one's last line (JSON)."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(PROCS / script), *argv], cwd=ROOT, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        for argv in argv_per_process
-    ]
-    try:
-        for proc in procs:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if line.strip() != "READY":
-                _, err = proc.communicate(timeout=timeout)
-                pytest.fail(f"{script} did not start: {line!r}\n{err}")
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=timeout)
-            assert proc.returncode == 0, f"{script} failed:\n{err}"
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        return results
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-def assert_seq_unique_and_continuous(engine: Engine, contact_id: int) -> None:
-    seqs = [e.seq for e in engine.history(contact_id)]
-    assert len(seqs) == len(set(seqs)), f"contact {contact_id}: duplicate seq {seqs}"
-    assert_history_continuous(engine, contact_id)
+def claim_in_process_rounds(procs: list[Any]) -> list[list[list[list[Any]]]]:
+    """Lets `claimer.py` processes claim in lock-step rounds: each round, every process
+    is told to claim at once, and the next round starts when all have answered; until
+    a round in which nobody got anything. Returns, round by round, what each claimed."""
+    rounds = []
+    while True:
+        send_line(procs, "claim")
+        got = [json.loads(read_line(proc))["claimed"] for proc in procs]
+        rounds.append(got)
+        if not any(got):
+            send_line(procs, "stop")
+            return rounds
 
 
 @pytest.mark.pg
-def test_processes_claiming_with_dial_next_take_every_contact_exactly_once(pg_engine: Engine, pg_url: str) -> None:
-    campaign, ids = new_campaign(pg_engine, DialMode.PREDICTIVE, 2000)
-    results = run_processes("claimer.py", [["--db", pg_url, "--campaign", str(campaign), "--limit", "10"]] * 4)
-    claimed = [tuple(c) for r in results for c in r["claimed"]]
+def test_processes_claiming_with_dial_next_take_every_contact_exactly_once(
+    pg_engine: Engine, pg_url: str, processes: Processes
+) -> None:
+    campaign, ids = campaign_of(pg_engine, DialMode.PREDICTIVE, 2000)
+    procs = [processes.script("claimer.py", "--db", pg_url, "--campaign", str(campaign), "--limit", "10", stdin=True)
+             for _ in range(4)]
+    rounds = claim_in_process_rounds(procs)
+    totals = [result(proc)["claimed"] for proc in procs]
+    claimed = [tuple(c) for got in rounds for mine in got for c in mine]
+    assert sorted(claimed) == sorted(tuple(c) for mine in totals for c in mine)
     contact_ids = [cid for cid, _ in claimed]
     assert len(contact_ids) == len(set(contact_ids)), "a contact was claimed twice"
     assert sorted(contact_ids) == sorted(ids), "every contact is claimed"
     assert len({call for _, call in claimed}) == len(ids)
-    assert sum(1 for r in results if r["claimed"]) > 1, "the processes really competed"
+    assert_full_rounds(rounds, len(ids), batch=10)
     stats = pg_engine.campaign_stats(campaign)
     assert (stats["dialing"], stats["ready"]) == (2000, 0)
     for cid in ids[::50]:
         assert triggers_in_history(pg_engine, cid) == Counter({"add": 1, "dial": 1})
-        assert_seq_unique_and_continuous(pg_engine, cid)
+        assert_history_continuous(pg_engine, cid)  # seq unique, 1..n
 
 
 @pytest.mark.pg
 def test_processes_racing_the_same_triggers_lose_no_update_and_write_each_transition_once(
-    pg_engine: Engine, pg_url: str
+    pg_engine: Engine, pg_url: str, processes: Processes
 ) -> None:
-    campaign, ids = new_campaign(pg_engine, DialMode.AGENTLESS, 150)
-    argv = ["--db", pg_url, "--contacts", ",".join(map(str, ids))]
-    results = run_processes("racer.py", [argv] * 4)
+    campaign, ids = campaign_of(pg_engine, DialMode.AGENTLESS, 150)
+    procs = [processes.script("racer.py", "--db", pg_url, "--contacts", ",".join(map(str, ids)), stdin=True)
+             for _ in range(4)]
+    send_line(procs, "go")
+    results = [result(proc) for proc in procs]
     wins = Counter((cid, trigger) for r in results for cid, trigger in r["won"])
     assert set(wins.values()) == {1}, "each transition is won exactly once"
     assert len(wins) == 3 * len(ids)
@@ -326,5 +290,5 @@ def test_processes_racing_the_same_triggers_lose_no_update_and_write_each_transi
         assert contact.state is S.SUCCESS
         assert [e.trigger for e in entries] == ["add", "dial", "answered", "call_ended"]
         assert contact.version == len(entries), "no lost update: one version per transition"
-        assert_seq_unique_and_continuous(pg_engine, cid)
+        assert_history_continuous(pg_engine, cid)  # seq unique, 1..n
     assert pg_engine.campaign_stats(campaign)["success"] == len(ids)

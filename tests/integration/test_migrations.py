@@ -16,15 +16,12 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from typer.testing import CliRunner
 
 from dialstate import Engine, SchemaOutOfDate
-from dialstate.cli import app
 from dialstate.engine.sql import Database
 from dialstate.errors import ConfigurationError
 from dialstate.models import schema
-
-runner = CliRunner()
+from tests.support.cli import run
 
 # -- databases --------------------------------------------------------------------------------
 
@@ -175,11 +172,11 @@ def test_db_upgrade_applies_the_pending_migration_and_the_engine_opens_the_datab
     monkeypatch.setattr(schema, "HEAD", schema.revisions()[-2])
     Engine(empty_url).close()
     monkeypatch.setattr(schema, "HEAD", pending_migration)
-    result = runner.invoke(app, ["db", "upgrade", "--db", empty_url])
+    result = run("db", "upgrade", "--db", empty_url)
     assert result.exit_code == 0, result.output
     assert f"upgraded from 0001 to revision {pending_migration}" in result.stdout
     Engine(empty_url).close()
-    again = runner.invoke(app, ["db", "upgrade", "--db", empty_url])
+    again = run("db", "upgrade", "--db", empty_url)
     assert f"already at revision {pending_migration}" in again.stdout
 
 

@@ -1,11 +1,12 @@
 """Spec section 0: campaigns and contacts — `create_campaign`, `add_contacts` (phones in
-E.164, invalid and blacklisted records, duplicates, the report, dict rows, streaming)
-and `pause_campaign` / `resume_campaign` / `cancel_campaign`."""
+E.164, invalid and blacklisted records, duplicates, the report, dict rows, streaming,
+rejects told as they happen, adapters, preparation in worker processes),
+`create_campaign_with_contacts` and `pause_campaign` / `resume_campaign` /
+`cancel_campaign`."""
 
 from __future__ import annotations
 
 import gc
-import itertools
 import tracemalloc
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -13,24 +14,27 @@ from typing import Any
 import pytest
 
 from dialstate import (
+    CallingWindow,
     CampaignNotFound,
     ConfigurationError,
     ContactState,
     DialMode,
     DialstateError,
     Engine,
+    InvalidArgument,
     Outcome,
     RetryPolicy,
+    SkipRow,
 )
+from dialstate.engine import importer
 from dialstate.testing import VirtualClock
-from tests.support.invariants import assert_history_continuous
+from tests.support import assert_history_continuous, new_campaign, new_contact, walk_to
 
 S = ContactState
 
 
-def berlin(engine: Engine, name: str = "Winter renewals", mode: DialMode = DialMode.PREVIEW) -> int:
-    """A campaign that reads national numbers as German ones."""
-    return engine.create_campaign(name, mode=mode, timezone="Europe/Berlin", default_region="DE").id
+#: The settings of a campaign that reads national numbers as German ones.
+GERMAN: dict[str, Any] = {"timezone": "Europe/Berlin", "default_region": "DE"}
 
 
 def first_note(engine: Engine, contact_id: int) -> str:
@@ -58,7 +62,7 @@ def test_a_valid_number_is_stored_in_e164_read_with_the_campaigns_default_region
     sqlite_engine: Engine, raw: str, e164: str
 ) -> None:
     engine = sqlite_engine
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     report = engine.add_contacts(campaign, [raw])
     contact = engine.get_contact(report.contact_ids[0])
     assert (contact.phone, contact.state) == (e164, S.READY)
@@ -67,7 +71,7 @@ def test_a_valid_number_is_stored_in_e164_read_with_the_campaigns_default_region
 
 
 def test_the_same_national_number_means_another_e164_in_a_campaign_of_another_region(engine: Engine) -> None:
-    german = berlin(engine)
+    german = new_campaign(engine, **GERMAN)
     austrian = engine.create_campaign("Wien", timezone="Europe/Vienna", default_region="AT").id
     de = engine.get_contact(engine.add_contacts(german, ["0151 23456789"]).contact_ids[0])
     at = engine.get_contact(engine.add_contacts(austrian, ["0151 23456789"]).contact_ids[0])
@@ -103,7 +107,7 @@ def test_a_blank_lettered_odd_or_invalid_number_is_added_as_invalid_record_with_
     sqlite_engine: Engine, raw: str | None, reason: tuple[str, ...]
 ) -> None:
     engine = sqlite_engine
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     report = engine.add_contacts(campaign, [raw])
     assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (1, 1, 0, 0)
     contact = engine.get_contact(report.contact_ids[0])
@@ -125,7 +129,7 @@ def test_a_number_with_letters_is_invalid_even_where_a_keypad_would_read_them_as
 
 
 def test_a_blacklisted_number_is_added_as_blacklisted_however_it_is_written(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     engine.blacklist_phone("+49 30 1234567")
     report = engine.add_contacts(campaign, ["(030) 123-4567", "030 7654321"])
     banned, free = (engine.get_contact(c) for c in report.contact_ids)
@@ -139,7 +143,7 @@ def test_a_blacklisted_number_is_added_as_blacklisted_however_it_is_written(engi
 
 
 def test_a_number_twice_in_one_call_is_counted_as_a_duplicate_and_added_once(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     report = engine.add_contacts(campaign, ["030 1234567", "030 7654321", "030 1234567"])
     assert (report.added, report.duplicates) == (2, 1)
     assert [engine.get_contact(c).phone for c in report.contact_ids] == ["+49301234567", "+49307654321"]
@@ -147,7 +151,7 @@ def test_a_number_twice_in_one_call_is_counted_as_a_duplicate_and_added_once(eng
 
 
 def test_differently_written_forms_of_one_number_are_duplicates(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     forms = ["+49 30 1234567", "030 1234567", "(030) 123-4567", "0049 30 1234567", "+49-30-123.4567"]
     report = engine.add_contacts(campaign, forms)
     assert (report.added, report.duplicates) == (1, 4)
@@ -155,7 +159,7 @@ def test_differently_written_forms_of_one_number_are_duplicates(engine: Engine) 
 
 
 def test_a_number_already_added_by_an_earlier_call_is_a_duplicate(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     first = engine.add_contacts(campaign, ["030 1234567"])
     second = engine.add_contacts(campaign, ["+49 30 1234567", "030 7654321"])
     assert (second.added, second.duplicates) == (1, 1)
@@ -164,7 +168,7 @@ def test_a_number_already_added_by_an_earlier_call_is_a_duplicate(engine: Engine
 
 
 def test_a_duplicate_far_down_a_long_input_is_still_caught(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     rows = [f"030 {1000000 + i}" for i in range(4500)]
     rows[4321] = "+49 30 1000005"  # the sixth row again, thousands of rows later
     report = engine.add_contacts(campaign, rows)
@@ -173,7 +177,7 @@ def test_a_duplicate_far_down_a_long_input_is_still_caught(engine: Engine) -> No
 
 
 def test_a_number_is_still_a_duplicate_after_its_contact_moved_on(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     cid = engine.add_contacts(campaign, ["030 1234567"]).contact_ids[0]
     engine.cancel(cid)
     report = engine.add_contacts(campaign, ["030 1234567"])
@@ -181,14 +185,14 @@ def test_a_number_is_still_a_duplicate_after_its_contact_moved_on(engine: Engine
 
 
 def test_a_blacklisted_duplicate_is_a_duplicate_not_a_second_blacklisted_contact(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     engine.blacklist_phone("+49301234567")
     report = engine.add_contacts(campaign, ["030 1234567", "+49 30 1234567"])
     assert (report.added, report.blacklisted, report.duplicates) == (1, 1, 1)
 
 
 def test_the_same_number_in_two_campaigns_is_two_contacts(engine: Engine) -> None:
-    one, two = berlin(engine, "one"), berlin(engine, "two")
+    one, two = new_campaign(engine, name="one", **GERMAN), new_campaign(engine, name="two", **GERMAN)
     a = engine.add_contacts(one, ["030 1234567"])
     b = engine.add_contacts(two, ["030 1234567"])
     assert (a.added, a.duplicates, b.added, b.duplicates) == (1, 0, 1, 0)
@@ -200,7 +204,7 @@ def test_the_same_number_in_two_campaigns_is_two_contacts(engine: Engine) -> Non
 
 
 def test_the_report_counts_every_created_contact_and_lists_their_ids_in_input_order(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     engine.blacklist_phone("+49 30 5555555")
     rows: list[object] = [
         "030 1111111",  # ready
@@ -225,7 +229,7 @@ def test_the_report_counts_every_created_contact_and_lists_their_ids_in_input_or
 
 
 def test_an_empty_input_adds_nothing(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     report = engine.add_contacts(campaign, [])
     assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (0, 0, 0, 0)
     assert list(report.contact_ids) == []
@@ -234,7 +238,7 @@ def test_an_empty_input_adds_nothing(engine: Engine) -> None:
 def test_every_first_history_entry_is_an_add_from_nothing_with_attempt_zero(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     report = engine.add_contacts(campaign, ["030 1234567", "junk"], actor="importer")
     for cid in report.contact_ids:
         (entry,) = engine.history(cid)
@@ -245,7 +249,7 @@ def test_every_first_history_entry_is_an_add_from_nothing_with_attempt_zero(
 
 
 def test_campaign_stats_count_contacts_by_state_and_finished_attempts_by_outcome_group(engine: Engine) -> None:
-    campaign = berlin(engine, mode=DialMode.AGENTLESS)
+    campaign = new_campaign(engine, DialMode.AGENTLESS, **GERMAN)
     ids = engine.add_contacts(campaign, [f"030 {1111111 * n}" for n in range(1, 6)] + ["junk"]).contact_ids
     ends = [Outcome.COMPLETED, Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CONGESTION, Outcome.FAILED]
     for cid, outcome in zip(ids, ends, strict=False):
@@ -266,7 +270,7 @@ def test_campaign_stats_count_contacts_by_state_and_finished_attempts_by_outcome
 
 
 def test_a_dict_row_sets_external_id_priority_timezone_and_data(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     report = engine.add_contacts(campaign, [
         "+49 30 1234567",
         {"phone": "030 7654321", "external_id": "crm-42", "priority": 5, "timezone": None,
@@ -294,7 +298,7 @@ BAD_ROWS = [
 def test_a_bad_field_value_raises_a_clear_error_and_adds_nothing_of_the_whole_call(
     engine: Engine, bad: dict[str, Any], named: str
 ) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     # 2500 good rows first, so at least one batch was already written when the bad one comes
     good = [f"030 {1000000 + i}" for i in range(2500)]
     with pytest.raises(DialstateError) as info:
@@ -314,7 +318,7 @@ def test_adding_to_an_unknown_campaign_raises_campaign_not_found(engine: Engine)
 
 
 def test_a_single_phone_string_instead_of_a_list_is_refused(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     with pytest.raises(DialstateError):
         engine.add_contacts(campaign, "030 1234567")  # type: ignore[arg-type]
     assert engine.campaign_stats(campaign).total == 0
@@ -421,6 +425,128 @@ def test_the_peak_memory_of_an_import_does_not_grow_with_its_rows_like_holding_t
     )
 
 
+# -- rejects, adapters and parallel preparation ---------------------------------------
+
+
+def test_add_contacts_tells_on_reject_of_each_row_that_is_not_ready(sqlite_engine: Engine) -> None:
+    cid = new_campaign(sqlite_engine, default_region="DE")
+    sqlite_engine.blacklist_phone("+49 30 9999999")
+    heard: list[tuple[int, object, str]] = []
+    report = sqlite_engine.add_contacts(
+        cid, ["+49 30 1234567", "", "+49 30 9999999", "030 1234567"],
+        on_reject=lambda index, item, result, reason: heard.append((index, item, result)))
+    assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (3, 1, 1, 1)
+    assert heard == [(1, "", "invalid_record"), (2, "+49 30 9999999", "blacklisted"),
+                     (3, "030 1234567", "duplicate")]
+
+
+def test_add_contacts_on_a_large_input_keeps_its_report(sqlite_engine: Engine,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = new_campaign(sqlite_engine, default_region="DE")
+    rows = [f"+49 30 {1000000 + i}" for i in range(7000)] + ["x"] + [f"+49 30 {1000000 + i}" for i in range(5)]
+    report = sqlite_engine.add_contacts(cid, rows)
+    assert (report.added, report.invalid, report.duplicates) == (7001, 1, 5)
+    assert list(report.contact_ids) == list(range(1, 7002))
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "workers"])
+def test_add_contacts_sets_apart_known_blacklisted_and_repeated_numbers_in_one_batch(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    if parallel:
+        monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = new_campaign(engine, default_region="DE", calling_window=CallingWindow("09:00", "20:00"))
+    first = engine.add_contacts(cid, ["+49 30 1000000", "+49 30 1000001"])
+    engine.blacklist_phone("+49 30 1000005")
+    filler = [f"+49 30 {2000000 + i}" for i in range(4000)]
+    batch = ["030 1000000", "+49 30 1000002", "x", "+49 30 1000005", "+49 30 1000002",
+             {"phone": "+1 212 555 0123", "timezone": "America/New_York"}, "+49 30 1000001"]
+    heard: list[tuple[int, str]] = []
+    report = engine.add_contacts(cid, filler + batch,
+                                 on_reject=lambda index, item, result, reason: heard.append((index, result)))
+    base = len(filler)
+    assert heard == [(base + 0, "duplicate"), (base + 2, "invalid_record"), (base + 3, "blacklisted"),
+                     (base + 4, "duplicate"), (base + 6, "duplicate")]
+    assert (report.added, report.invalid, report.blacklisted, report.duplicates) == (4004, 1, 1, 3)
+    ids = report.contact_ids
+    assert len(ids) == len(set(ids)) == 4004 and ids == sorted(ids) and ids[0] > max(first.contact_ids)
+    # Ids follow the input order of the rows that were kept.
+    kept = [engine.get_contact(i) for i in ids[-4:]]
+    assert [(c.phone, c.state.value) for c in kept] == [
+        ("+49301000002", "ready"), ("x", "invalid_record"), ("+49301000005", "blacklisted"),
+        ("+12125550123", "ready")]
+    assert [(h.to_state.value, h.note) for h in engine.history(ids[-2])] == [
+        ("blacklisted", "the number is on the blacklist")]
+    assert engine.history(ids[-1])[0].to_state.value == "ready"
+    assert engine.get_contact(ids[-1]).timezone == "America/New_York"
+    stats = engine.campaign_stats(cid)
+    assert stats.by_state["ready"] == 2 + 4000 + 2
+
+
+class _Record:
+    """An adapter for records of the caller's own shape: (number, customer, score)."""
+
+    def __call__(self, record: tuple[str, str, str]) -> dict[str, object]:
+        number, customer, score = record
+        if not score.isdigit():
+            raise SkipRow(f"score {score!r} is not a number")
+        return {"phone": number, "external_id": customer, "priority": int(score)}
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "workers"])
+def test_add_contacts_adapts_items_and_skips_the_ones_the_adapter_refuses(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    if parallel:
+        monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = new_campaign(engine, default_region="DE")
+    records = [(f"030 {3000000 + i}", f"c{i}", str(i % 10)) for i in range(4500)]
+    records[4001] = ("030 7777777", "c-bad", "high")
+    records[4002] = ("030 3000000", "c-again", "1")
+    heard: list[tuple[int, str, str]] = []
+    report = engine.add_contacts(cid, records, adapt=_Record(),
+                                 on_reject=lambda index, item, result, reason: heard.append((index, result, reason)))
+    assert heard == [(4001, "skipped", "score 'high' is not a number"),
+                     (4002, "duplicate", "+49303000000 is already in the campaign")]
+    assert (report.added, report.skipped, report.duplicates, report.invalid) == (4498, 1, 1, 0)
+    last = engine.get_contact(report.contact_ids[-1])
+    assert (last.phone, last.external_id, last.priority) == ("+49303004499", "c4499", 9)
+    with pytest.raises(InvalidArgument, match="priority must be an integer"):
+        engine.add_contacts(cid, [("030 1", "c", "1")], adapt=lambda record: {"phone": record[0], "priority": "1"})
+    assert engine.campaign_stats(cid).by_state["ready"] == 4498
+
+
+def test_an_adapter_that_cannot_go_to_the_workers_runs_here(
+        sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    cid = new_campaign(sqlite_engine, default_region="DE")
+    suffix = "x"
+    report = sqlite_engine.add_contacts(cid, [f"030 {3000000 + i}" for i in range(5000)],
+                                        adapt=lambda raw: {"phone": raw, "external_id": raw + suffix})
+    assert report.added == 5000
+    assert sqlite_engine.get_contact(report.contact_ids[-1]).external_id == "030 3004999x"
+    assert "cannot be sent to worker processes" in caplog.text
+
+
+def test_create_campaign_with_contacts_keeps_both_or_neither(engine: Engine) -> None:
+    campaign, report = engine.create_campaign_with_contacts(
+        "Spring", ["030 1234567", "x"], mode=DialMode.PROGRESSIVE, default_region="DE",
+        timezone="Europe/Berlin", before_call_work_seconds=5)
+    assert (campaign.name, campaign.mode, campaign.default_region) == ("Spring", DialMode.PROGRESSIVE, "DE")
+    assert (report.added, report.invalid) == (2, 1)
+    assert engine.get_contact(report.contact_ids[0]).campaign_id == campaign.id
+    with pytest.raises(InvalidArgument, match="contact #1: priority must be an integer"):
+        engine.create_campaign_with_contacts("Broken", ["030 7654321", {"phone": "030 7654322", "priority": "1"}],
+                                             default_region="DE")
+    assert [c.name for c in engine.campaigns()] == ["Spring"]
+    with pytest.raises(ConfigurationError, match="unknown time zone"):
+        engine.create_campaign_with_contacts("Bad zone", ["030 7654321"], timezone="Mars/Base")
+    # The rolled-back campaign's settings are forgotten: on SQLite its id is given out again.
+    other = engine.create_campaign("Summer", default_region="US", timezone="America/New_York")
+    added = engine.add_contacts(other.id, ["212 555 0123"])
+    assert engine.get_contact(added.contact_ids[0]).phone == "+12125550123"
+    assert [c.name for c in engine.campaigns()] == ["Spring", "Summer"]
+
+
 # -- campaigns ----------------------------------------------------------------------------
 
 BAD_CAMPAIGNS = [
@@ -464,7 +590,7 @@ def test_a_new_campaign_is_running_with_its_settings(engine: Engine) -> None:
 def test_nothing_is_claimed_from_a_paused_campaign_and_resume_restarts_claiming(
     engine: Engine, mode: DialMode
 ) -> None:
-    campaign = berlin(engine, mode=mode)
+    campaign = new_campaign(engine, mode, **GERMAN)
     ids = engine.add_contacts(campaign, ["030 1111111", "030 2222222"]).contact_ids
 
     def claim() -> list[int]:
@@ -482,7 +608,7 @@ def test_nothing_is_claimed_from_a_paused_campaign_and_resume_restarts_claiming(
 
 
 def test_a_call_in_progress_goes_on_while_its_campaign_is_paused(engine: Engine) -> None:
-    campaign = berlin(engine, mode=DialMode.AGENTLESS)
+    campaign = new_campaign(engine, DialMode.AGENTLESS, **GERMAN)
     engine.add_contacts(campaign, ["030 1111111"])
     (contact,) = engine.dial_next(campaign, 1)
     engine.pause_campaign(campaign)
@@ -499,40 +625,12 @@ def test_pausing_resuming_and_canceling_an_unknown_campaign_raise_campaign_not_f
 def test_cancel_campaign_moves_every_open_or_parked_contact_to_canceled_by_admin_with_one_entry_each(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    campaign = berlin(engine, mode=DialMode.PREVIEW)
-    other = berlin(engine, "other campaign")
-    engine.blacklist_phone("+49 30 9999999")
-    phones = (f"030 {n}" for n in itertools.count(1000001))
-    paths: dict[S, list[str]] = {
-        S.READY: [],
-        S.OPERATOR_ASSIGNED: ["assign"],
-        S.AWAITING_OPERATOR: ["wait"],
-        S.BEFORE_CALL_WORK: ["assign", "accept"],
-        S.DIALING: ["assign", "accept", "dial"],
-        S.CALL_IN_PROGRESS: ["assign", "accept", "dial", "answered"],
-        S.AFTER_CALL_WORK: ["assign", "accept", "dial", "answered", "ended"],
-        S.RETRY_SCHEDULED: ["assign", "accept", "dial", "busy"],
-        S.SUCCESS: ["assign", "accept", "dial", "answered", "ended", "wrap"],
-    }
-    steps = {
-        "assign": lambda c: engine.assign_operator(c, "op1"),
-        "wait": lambda c: engine.wait_for_operator(c),
-        "accept": lambda c: engine.accept(c),
-        "dial": lambda c: engine.dial(c),
-        "answered": lambda c: engine.answered(c),
-        "ended": lambda c: engine.call_ended(c, Outcome.COMPLETED),
-        "busy": lambda c: engine.call_ended(c, Outcome.BUSY),
-        "wrap": lambda c: engine.wrap_up(c, "success"),
-    }
-    contacts: dict[S, int] = {}
-    for state, path in paths.items():
-        cid = engine.add_contacts(campaign, [next(phones)]).contact_ids[0]
-        for step in path:
-            steps[step](cid)
-        contacts[state] = cid
-    contacts[S.INVALID_RECORD] = engine.add_contacts(campaign, ["junk"]).contact_ids[0]
-    contacts[S.BLACKLISTED] = engine.add_contacts(campaign, ["030 9999999"]).contact_ids[0]
-    bystander = engine.add_contacts(other, ["030 1000001"]).contact_ids[0]
+    campaign = new_campaign(engine, DialMode.PREVIEW, **GERMAN)
+    other = new_campaign(engine, name="other campaign", **GERMAN)
+    open_or_parked = [S.READY, S.OPERATOR_ASSIGNED, S.AWAITING_OPERATOR, S.BEFORE_CALL_WORK, S.DIALING,
+                      S.CALL_IN_PROGRESS, S.AFTER_CALL_WORK, S.RETRY_SCHEDULED, S.INVALID_RECORD, S.BLACKLISTED]
+    contacts = {state: walk_to(engine, campaign, state) for state in [*open_or_parked, S.SUCCESS]}
+    bystander = new_contact(engine, other, engine.get_contact(contacts[S.READY]).phone)
     before = {state: len(engine.history(cid)) for state, cid in contacts.items()}
     for state, cid in contacts.items():
         assert engine.get_contact(cid).state is state
@@ -560,7 +658,7 @@ def test_cancel_campaign_moves_every_open_or_parked_contact_to_canceled_by_admin
 
 
 def test_a_canceled_campaign_cannot_be_resumed(engine: Engine) -> None:
-    campaign = berlin(engine)
+    campaign = new_campaign(engine, **GERMAN)
     engine.add_contacts(campaign, ["030 1111111"])
     engine.cancel_campaign(campaign)
     with pytest.raises(DialstateError):

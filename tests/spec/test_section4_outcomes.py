@@ -1,47 +1,46 @@
-"""Spec section 4 through the engine: vendor codes of every dialect reach the decision
-of the outcome table, unknown codes are kept raw, bad codes and dialects change
-nothing, and `campaign_stats` counts attempts by outcome and group."""
+"""Spec section 4 through the engine: a call ending while dialing is decided by the
+outcome table (tests/support/outcome_table.py) in every mode, vendor codes of every
+dialect reach that decision, unknown codes are kept raw, bad codes and dialects change
+nothing, attempts are counted against the policy, and `campaign_stats` counts them by
+outcome and group."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from dialstate import (
+    Contact,
     ContactState,
     DialMode,
     DialstateError,
     Engine,
     InvalidTransition,
     Outcome,
+    RetryPolicy,
     UnknownOutcome,
 )
 from dialstate.outcomes import OperatorLegCode, register_dialect
 from dialstate.testing import VirtualClock
-from tests.support.invariants import assert_history_continuous
+from tests.support import (
+    ENDING_A_DIAL,
+    OUTCOME_TABLE,
+    assert_history_continuous,
+    contact_record,
+    new_campaign,
+    new_contact,
+    new_contacts,
+    new_phones,
+    path_from_dialing,
+    walk_to,
+)
 
 S = ContactState
 O = Outcome
-_numbers = itertools.count(2000)
-
-
-def fresh_phone() -> str:
-    return f"+1 212 555 {next(_numbers):04d}"
-
-
-def contact_dialing(engine: Engine, mode: DialMode = DialMode.AGENTLESS) -> int:
-    """A new contact of a new `mode` campaign, with its first call placed."""
-    campaign = engine.create_campaign(f"{mode.value} outcomes", mode=mode)
-    cid = engine.add_contacts(campaign.id, [fresh_phone()]).contact_ids[0]
-    if mode in (DialMode.PREVIEW, DialMode.PROGRESSIVE):
-        engine.assign_operator(cid, "op1")
-        engine.accept(cid)
-    engine.dial(cid)
-    assert engine.get_contact(cid).state is S.DIALING
-    return cid
+P, G, D, A = DialMode.PREVIEW, DialMode.PROGRESSIVE, DialMode.PREDICTIVE, DialMode.AGENTLESS
 
 
 def ended_entry(engine: Engine, cid: int):
@@ -50,23 +49,6 @@ def ended_entry(engine: Engine, cid: int):
     assert len(entries) == 1, entries
     return entries[0]
 
-
-# The spec's outcome table (section 4) as (outcome, state reached from `dialing`,
-# passing state on the way or None, retry delay in seconds or None).
-DECISIONS = {
-    O.BUSY: (S.RETRY_SCHEDULED, None, 300),
-    O.NO_ANSWER: (S.RETRY_SCHEDULED, None, 1800),
-    O.VOICEMAIL: (S.RETRY_SCHEDULED, None, 7200),
-    O.REJECTED: (S.RETRY_SCHEDULED, None, 3600),
-    O.UNALLOCATED: (S.INVALID_RECORD, None, None),
-    O.CANCELED: (S.RETRY_SCHEDULED, None, 600),
-    O.CONGESTION: (S.RETRY_SCHEDULED, None, 120),
-    O.FAILED: (S.RETRY_SCHEDULED, S.DIAL_FAILED, 300),
-    O.BLOCKED: (S.BLACKLISTED, None, None),
-    O.NOT_ALLOWED: (S.DIAL_FAILED, None, None),
-    O.UNKNOWN: (S.RETRY_SCHEDULED, None, 900),
-    O.COMPLETED: (S.SUCCESS, None, None),
-}
 
 # Vendor codes of every dialect and the outcome each must be read as.
 VENDOR_CODES: list[tuple[str, str | int, Outcome]] = [
@@ -134,32 +116,31 @@ def test_a_vendor_code_ending_a_call_reaches_its_outcomes_decision(
     # The decision is backend-independent: the table runs on SQLite, the storage of
     # raw codes on both backends below.
     engine = sqlite_engine
-    cid = contact_dialing(engine)
-    state, via, delay = DECISIONS[outcome]
+    cid = walk_to(engine, A, S.DIALING)
+    path, delay = path_from_dialing(outcome, A), OUTCOME_TABLE[outcome].delay
     after = engine.call_ended(cid, code, dialect=dialect)
-    assert after.state is state
+    assert after.state is path[-1]
     assert after.last_outcome is outcome
     if delay is None:
         assert after.next_attempt_at is None
     else:
         assert after.next_attempt_at == clock.now + timedelta(seconds=delay)
     entries = engine.history(cid)
-    walked = [e.to_state for e in entries[-2:]] if via else [entries[-1].to_state]
-    assert walked == ([via, state] if via else [state])
+    assert [e.to_state for e in entries[-len(path):]] == path
     first = ended_entry(engine, cid)
     assert (first.outcome, first.raw_code, first.dialect) == (outcome, str(code), dialect)
     assert_history_continuous(engine, cid)
 
 
 def test_an_uncounted_congestion_gives_the_attempt_back(engine: Engine) -> None:
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     assert engine.get_contact(cid).attempts == 1
     after = engine.call_ended(cid, 34, dialect="q850")
     assert after.attempts == 0
 
 
 def test_not_allowed_leaves_the_contact_final_in_dial_failed(engine: Engine) -> None:
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     after = engine.call_ended(cid, 403, dialect="sip")
     assert after.state is S.DIAL_FAILED and after.next_attempt_at is None
     with pytest.raises(InvalidTransition) as info:
@@ -172,7 +153,7 @@ def test_not_allowed_leaves_the_contact_final_in_dial_failed(engine: Engine) -> 
 def test_sip_486_from_dialing_schedules_a_retry_in_five_minutes_in_every_mode(
     engine: Engine, clock: VirtualClock, mode: DialMode
 ) -> None:
-    cid = contact_dialing(engine, mode)
+    cid = walk_to(engine, mode, S.DIALING)
     after = engine.call_ended(cid, 486, dialect="sip")
     assert after.state is S.RETRY_SCHEDULED
     assert after.next_attempt_at == clock.now + timedelta(seconds=300)
@@ -194,7 +175,7 @@ def test_sip_486_from_dialing_schedules_a_retry_in_five_minutes_in_every_mode(
 def test_normal_clearing_of_an_answered_call_is_success_agentless_and_wrap_up_with_operators(
     engine: Engine, mode: DialMode, state: ContactState, dialect: str, code: str | int
 ) -> None:
-    cid = contact_dialing(engine, mode)
+    cid = walk_to(engine, mode, S.DIALING)
     engine.answered(cid, operator_id="op1" if mode is DialMode.PREDICTIVE else None)
     after = engine.call_ended(cid, code, dialect=dialect)
     assert after.state is state
@@ -222,7 +203,7 @@ def test_an_answered_agentless_call_ends_by_its_outcome(
     sqlite_engine: Engine, clock: VirtualClock, dialect: str, code: str, state: ContactState, delay: int | None
 ) -> None:
     engine = sqlite_engine
-    cid = contact_dialing(engine, DialMode.AGENTLESS)
+    cid = walk_to(engine, DialMode.AGENTLESS, S.DIALING)
     engine.answered(cid)
     after = engine.call_ended(cid, code, dialect=dialect)
     assert after.state is state
@@ -230,7 +211,7 @@ def test_an_answered_agentless_call_ends_by_its_outcome(
 
 
 def test_an_incomplete_call_with_an_operator_goes_to_a_normal_wrap_up(engine: Engine) -> None:
-    cid = contact_dialing(engine, DialMode.PREVIEW)
+    cid = walk_to(engine, DialMode.PREVIEW, S.DIALING)
     engine.answered(cid)
     after = engine.call_ended(cid, "ANSWERED/INCOMPLETE", dialect="call_status")
     assert (after.state, after.last_outcome) == (S.AFTER_CALL_WORK, O.INCOMPLETE)
@@ -239,7 +220,7 @@ def test_an_incomplete_call_with_an_operator_goes_to_a_normal_wrap_up(engine: En
 def test_a_predictive_client_who_hangs_up_waiting_passes_canceled_by_client_and_retries_in_600_s(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    cid = contact_dialing(engine, DialMode.PREDICTIVE)
+    cid = walk_to(engine, DialMode.PREDICTIVE, S.DIALING)
     engine.answered(cid)
     after = engine.call_ended(cid, "NORMAL_CLEARING", dialect="freeswitch")
     assert (after.state, after.last_outcome) == (S.RETRY_SCHEDULED, O.ABANDONED)
@@ -256,7 +237,7 @@ def test_a_predictive_client_who_hangs_up_waiting_passes_canceled_by_client_and_
 def test_an_abandoned_outcome_retries_in_600_s_through_canceled_by_client_when_predictive(
     engine: Engine, clock: VirtualClock, mode: DialMode, walk: list[ContactState]
 ) -> None:
-    cid = contact_dialing(engine, mode)
+    cid = walk_to(engine, mode, S.DIALING)
     after = engine.call_ended(cid, "abandoned")
     assert after.next_attempt_at == clock.now + timedelta(seconds=600)
     assert [e.to_state for e in engine.history(cid)[-len(walk):]] == walk
@@ -274,7 +255,7 @@ def test_an_unknown_code_is_outcome_unknown_with_the_raw_code_kept(
     sqlite_engine: Engine, clock: VirtualClock, dialect: str, code: str | int
 ) -> None:
     engine = sqlite_engine
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     after = engine.call_ended(cid, code, dialect=dialect)
     assert after.last_outcome is O.UNKNOWN
     assert after.state is S.RETRY_SCHEDULED
@@ -287,7 +268,7 @@ def test_an_unknown_code_is_outcome_unknown_with_the_raw_code_kept(
 def test_the_raw_code_and_dialect_are_stored_on_every_backend(
     engine: Engine, dialect: str, code: str | int, outcome: Outcome
 ) -> None:
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     engine.call_ended(cid, code, dialect=dialect)
     entry = ended_entry(engine, cid)
     assert (entry.outcome, entry.raw_code, entry.dialect) == (outcome, str(code), dialect)
@@ -295,19 +276,19 @@ def test_the_raw_code_and_dialect_are_stored_on_every_backend(
 
 
 def test_a_canonical_outcome_without_dialect_keeps_no_raw_code(engine: Engine) -> None:
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     engine.call_ended(cid, "busy")
     entry = ended_entry(engine, cid)
     assert (entry.outcome, entry.raw_code, entry.dialect) == (O.BUSY, None, None)
 
 
-def assert_refused_and_unchanged(engine: Engine, cid: int, call, error: type[Exception]) -> Exception:
-    before, history = engine.get_contact(cid), engine.history(cid)
+def assert_refused_and_unchanged(engine: Engine, cid: int, call: Callable[[], object],
+                                 error: type[Exception]) -> Exception:
+    before = contact_record(engine, cid)
     with pytest.raises(error) as info:
         call()
     assert isinstance(info.value, DialstateError)
-    assert engine.get_contact(cid) == before
-    assert engine.history(cid) == history
+    assert contact_record(engine, cid) == before
     return info.value
 
 
@@ -319,7 +300,7 @@ def assert_refused_and_unchanged(engine: Engine, cid: int, call, error: type[Exc
 def test_lose_race_is_refused_as_an_operator_leg_and_changes_nothing(
     engine: Engine, dialect: str, code: str
 ) -> None:
-    cid = contact_dialing(engine, DialMode.PREDICTIVE)
+    cid = walk_to(engine, DialMode.PREDICTIVE, S.DIALING)
     err = assert_refused_and_unchanged(
         engine, cid, lambda: engine.call_ended(cid, code, dialect=dialect), OperatorLegCode
     )
@@ -327,7 +308,7 @@ def test_lose_race_is_refused_as_an_operator_leg_and_changes_nothing(
 
 
 def test_lose_race_without_a_dialect_is_refused_and_changes_nothing(engine: Engine) -> None:
-    cid = contact_dialing(engine, DialMode.PREDICTIVE)
+    cid = walk_to(engine, DialMode.PREDICTIVE, S.DIALING)
     err = assert_refused_and_unchanged(
         engine, cid, lambda: engine.call_ended(cid, "Lose-race"), UnknownOutcome
     )
@@ -335,7 +316,7 @@ def test_lose_race_without_a_dialect_is_refused_and_changes_nothing(engine: Engi
 
 
 def test_an_unknown_dialect_is_refused_naming_the_known_ones_and_changes_nothing(engine: Engine) -> None:
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     err = assert_refused_and_unchanged(
         engine, cid, lambda: engine.call_ended(cid, 486, dialect="no-such-switch"), UnknownOutcome
     )
@@ -346,7 +327,7 @@ def test_an_unknown_dialect_is_refused_naming_the_known_ones_and_changes_nothing
 def test_a_code_that_is_no_canonical_outcome_without_a_dialect_is_refused(
     engine: Engine, code: str | int
 ) -> None:
-    cid = contact_dialing(engine)
+    cid = walk_to(engine, A, S.DIALING)
     err = assert_refused_and_unchanged(engine, cid, lambda: engine.call_ended(cid, code), UnknownOutcome)
     assert "busy" in str(err)  # the message lists the outcomes allowed
 
@@ -355,17 +336,155 @@ def test_a_code_that_is_no_canonical_outcome_without_a_dialect_is_refused(
 def test_a_registered_dialect_is_usable_through_call_ended(engine: Engine, clock: VirtualClock) -> None:
     name = f"acme_{uuid.uuid4().hex[:8]}"
     register_dialect(name, {"LINE-ENGAGED": O.BUSY, 42: "voicemail", "GONE": "unallocated"})
-    busy = contact_dialing(engine)
+    busy = walk_to(engine, A, S.DIALING)
     after = engine.call_ended(busy, "line-engaged", dialect=name)
     assert (after.state, after.next_attempt_at) == (S.RETRY_SCHEDULED, clock.now + timedelta(seconds=300))
     entry = ended_entry(engine, busy)
     assert (entry.outcome, entry.raw_code, entry.dialect) == (O.BUSY, "line-engaged", name)
-    voicemail = contact_dialing(engine)
+    voicemail = walk_to(engine, A, S.DIALING)
     assert engine.call_ended(voicemail, "42", dialect=name).next_attempt_at == clock.now + timedelta(hours=2)
-    gone = contact_dialing(engine)
+    gone = walk_to(engine, A, S.DIALING)
     assert engine.call_ended(gone, "gone", dialect=name).state is S.INVALID_RECORD
-    odd = contact_dialing(engine)
+    odd = walk_to(engine, A, S.DIALING)
     assert engine.call_ended(odd, "UNHEARD-OF", dialect=name).last_outcome is O.UNKNOWN
+
+
+# -- the decision after a call attempt, outcome by outcome and mode by mode ------------
+
+CASES = [
+    pytest.param(mode, outcome, id=f"{mode.value}-{outcome.value}")
+    for mode in DialMode for outcome in ENDING_A_DIAL
+]
+
+
+@pytest.mark.parametrize(("mode", "outcome"), CASES)
+def test_a_call_that_ends_while_dialing_is_decided_by_section_4s_table(
+    sqlite_engine: Engine, clock: VirtualClock, mode: DialMode, outcome: Outcome
+) -> None:
+    engine = sqlite_engine
+    cid = walk_to(engine, mode, S.DIALING)
+    n = len(engine.history(cid))
+    clock.advance(45)
+    after = engine.call_ended(cid, outcome)
+    path, row = path_from_dialing(outcome, mode), OUTCOME_TABLE[outcome]
+    entries = engine.history(cid)[n:]
+    assert [e.to_state for e in entries] == path
+    assert after.state is path[-1]
+    assert after.next_attempt_at == (None if row.delay is None else clock.now + timedelta(seconds=row.delay))
+    assert after.attempts == (1 if row.counted else 0)
+    assert after.last_outcome is outcome
+    assert entries[0].outcome is outcome and entries[0].trigger == "call_ended"
+    assert_history_continuous(engine, cid)
+
+
+def test_a_contact_left_in_dial_failed_by_not_allowed_refuses_everything_but_delete(engine: Engine) -> None:
+    cid = new_contact(engine, A)
+    engine.dial(cid)
+    assert engine.call_ended(cid, O.NOT_ALLOWED).state is S.DIAL_FAILED
+    for refused in (lambda: engine.retry_due(cid), lambda: engine.dial(cid), lambda: engine.cancel(cid)):
+        with pytest.raises(InvalidTransition):
+            refused()
+    assert engine.delete(cid).state is S.DELETED
+
+
+def test_the_contact_is_exhausted_when_its_counted_attempts_reach_max_attempts(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    cid = new_contact(engine, A, retry_policy=RetryPolicy(max_attempts=2))
+    engine.dial(cid)
+    assert engine.call_ended(cid, O.BUSY).state is S.RETRY_SCHEDULED
+    engine.retry_due(cid)
+    engine.dial(cid)
+    final = engine.call_ended(cid, O.NO_ANSWER)
+    assert (final.state, final.attempts, final.next_attempt_at) == (S.EXHAUSTED, 2, None)
+    assert "2" in (engine.history(cid)[-1].note or "")
+    assert_history_continuous(engine, cid)
+
+
+def test_congestion_is_not_counted_towards_max_attempts(engine: Engine) -> None:
+    cid = new_contact(engine, A, retry_policy=RetryPolicy(max_attempts=2))
+    outcomes = [O.BUSY, O.CONGESTION, O.CONGESTION, O.CONGESTION, O.BUSY]
+    states = []
+    for outcome in outcomes:
+        if engine.get_contact(cid).state is S.RETRY_SCHEDULED:
+            engine.retry_due(cid)
+        engine.dial(cid)
+        after = engine.call_ended(cid, outcome)
+        states.append((after.state, after.attempts))
+    assert states == [
+        (S.RETRY_SCHEDULED, 1), (S.RETRY_SCHEDULED, 1), (S.RETRY_SCHEDULED, 1), (S.RETRY_SCHEDULED, 1),
+        (S.EXHAUSTED, 2),
+    ]
+
+
+def test_congestion_on_the_last_allowed_attempt_still_retries(engine: Engine) -> None:
+    cid = new_contact(engine, A, retry_policy=RetryPolicy(max_attempts=1))
+    engine.dial(cid)
+    assert engine.call_ended(cid, O.CONGESTION).state is S.RETRY_SCHEDULED
+    engine.retry_due(cid)
+    engine.dial(cid)
+    assert engine.call_ended(cid, O.VOICEMAIL).state is S.EXHAUSTED
+
+
+@pytest.mark.parametrize(("mode", "end", "passing"), [
+    (A, lambda e, c: e.dial_failed(c, "trunk down"), S.DIAL_FAILED),
+    (A, lambda e, c: e.call_ended(c, O.FAILED), S.DIAL_FAILED),
+    (D, lambda e, c: e.call_ended(c, O.ABANDONED), S.CANCELED_BY_CLIENT),
+], ids=["dial_failed", "failed-outcome", "abandoned"])
+def test_a_passing_state_on_the_last_allowed_attempt_leads_to_exhausted(
+    sqlite_engine: Engine, mode: DialMode, end: Callable[[Engine, int], Contact], passing: ContactState
+) -> None:
+    engine = sqlite_engine
+    cid = new_contact(engine, mode, retry_policy=RetryPolicy(max_attempts=1))
+    engine.dial(cid)
+    after = end(engine, cid)
+    assert after.state is S.EXHAUSTED
+    assert [e.to_state for e in engine.history(cid)[-2:]] == [passing, S.EXHAUSTED]
+
+
+@pytest.mark.parametrize("mode", [P, G, D, A])
+def test_dial_failed_passes_dial_failed_then_retries_after_300_seconds(
+    sqlite_engine: Engine, clock: VirtualClock, mode: DialMode
+) -> None:
+    engine = sqlite_engine
+    cid = walk_to(engine, mode, S.DIALING)
+    clock.advance(5)
+    after = engine.dial_failed(cid, "SIP trunk unreachable")
+    assert (after.state, after.last_outcome) == (S.RETRY_SCHEDULED, O.FAILED)
+    assert after.next_attempt_at == clock.now + timedelta(seconds=300)
+    failed, retry = engine.history(cid)[-2:]
+    assert (failed.to_state, retry.to_state) == (S.DIAL_FAILED, S.RETRY_SCHEDULED)
+    assert "SIP trunk unreachable" in (failed.note or "")
+
+
+def test_dial_failed_before_the_call_is_placed_also_retries(engine: Engine, clock: VirtualClock) -> None:
+    cid = new_contact(engine, P)
+    engine.assign_operator(cid, "op1")
+    engine.accept(cid)
+    after = engine.dial_failed(cid, "workstation offline")
+    assert after.state is S.RETRY_SCHEDULED and after.next_attempt_at == clock.now + timedelta(seconds=300)
+    assert after.operator_id is None
+
+
+def test_an_incomplete_agentless_call_retries_after_1800_seconds(engine: Engine, clock: VirtualClock) -> None:
+    cid = new_contact(engine, A)
+    engine.dial(cid)
+    engine.answered(cid)
+    after = engine.call_ended(cid, O.INCOMPLETE)
+    assert (after.state, after.last_outcome) == (S.RETRY_SCHEDULED, O.INCOMPLETE)
+    assert after.next_attempt_at == clock.now + timedelta(seconds=1800)
+
+
+@pytest.mark.parametrize("mode", [P, G, D])
+@pytest.mark.parametrize("outcome", [O.INCOMPLETE, O.COMPLETED, O.BUSY])
+def test_a_connected_call_in_an_operator_mode_ends_in_after_call_work(
+    sqlite_engine: Engine, mode: DialMode, outcome: Outcome
+) -> None:
+    engine = sqlite_engine
+    cid = walk_to(engine, mode, S.DIALING)
+    engine.answered(cid, operator_id="op1")
+    after = engine.call_ended(cid, outcome)
+    assert (after.state, after.last_outcome, after.next_attempt_at) == (S.AFTER_CALL_WORK, outcome, None)
 
 
 # -- campaign_stats --------------------------------------------------------------------
@@ -377,8 +496,8 @@ def run_predictive_calls(engine: Engine) -> int:
     Answered: 5 calls (3 connected to an operator, 2 abandoned while waiting).
     Not answered: 2 busy, 1 no answer, 1 congestion, 1 dial failure, 1 unallocated.
     """
-    campaign = engine.create_campaign("predictive stats", mode=DialMode.PREDICTIVE)
-    cids = engine.add_contacts(campaign.id, [fresh_phone() for _ in range(11)]).contact_ids
+    campaign = new_campaign(engine, D)
+    cids = new_contacts(engine, campaign, *new_phones(11))
     for cid in cids:
         engine.dial(cid)
     connected, abandoned, rest = cids[:3], cids[3:5], cids[5:]
@@ -395,7 +514,7 @@ def run_predictive_calls(engine: Engine) -> int:
     engine.call_ended(rest[3], 34, dialect="q850")
     engine.dial_failed(rest[4], "no trunk")
     engine.call_ended(rest[5], 404, dialect="sip")
-    return campaign.id
+    return campaign
 
 
 def test_campaign_stats_count_finished_attempts_by_outcome_and_by_group(engine: Engine) -> None:
@@ -416,15 +535,13 @@ def test_the_predictive_abandon_rate_is_abandoned_over_answered_calls(engine: En
 
 
 def test_a_predictive_campaign_without_answered_calls_has_no_abandon_rate(engine: Engine) -> None:
-    campaign = engine.create_campaign("quiet", mode=DialMode.PREDICTIVE)
-    (cid,) = engine.add_contacts(campaign.id, [fresh_phone()]).contact_ids
-    engine.dial(cid)
+    cid = walk_to(engine, D, S.DIALING)
     engine.call_ended(cid, "busy")
-    assert engine.campaign_stats(campaign.id).abandon_rate is None
+    assert engine.campaign_stats(engine.get_contact(cid).campaign_id).abandon_rate is None
 
 
 def test_an_agentless_campaign_has_no_abandon_rate(engine: Engine) -> None:
-    cid = contact_dialing(engine, DialMode.AGENTLESS)
+    cid = walk_to(engine, DialMode.AGENTLESS, S.DIALING)
     engine.answered(cid)
     engine.call_ended(cid, "completed")
     stats = engine.campaign_stats(engine.get_contact(cid).campaign_id)
@@ -436,11 +553,8 @@ def test_an_agentless_campaign_has_no_abandon_rate(engine: Engine) -> None:
 def test_a_lose_race_code_given_without_a_dialect_is_refused_as_an_operator_leg(
     sqlite_engine: Engine, code: str
 ) -> None:
-    from dialstate.outcomes import OperatorLegCode
-
-    campaign = sqlite_engine.create_campaign("leg", mode="agentless", default_region="US")
-    cid = sqlite_engine.add_contacts(campaign.id, ["212 555 0190"]).contact_ids[0]
-    before = sqlite_engine.dial(cid)
+    cid = walk_to(sqlite_engine, A, S.DIALING, phone="212 555 0190", default_region="US")
+    before = sqlite_engine.get_contact(cid)
     with pytest.raises(OperatorLegCode, match="operator's leg"):
         sqlite_engine.call_ended(cid, code)
     assert sqlite_engine.get_contact(cid) == before

@@ -4,10 +4,8 @@ on days off, holidays and across daylight-saving changes."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,30 +21,12 @@ from dialstate import (
     RetryPolicy,
 )
 from dialstate.testing import VirtualClock
-from tests.support.invariants import assert_history_continuous
+from tests.support import assert_history_continuous, new_campaign, new_contact, new_contacts, new_phone, new_phones
 
 S = ContactState
 O = Outcome
 NEW_YORK, BERLIN, TOKYO = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Tokyo")
-_numbers = itertools.count(4000)
-
-
-def us_phone() -> str:
-    return f"+1 212 555 {next(_numbers):04d}"
-
-
-def berlin_phone() -> str:
-    return f"+49 30 {next(_numbers):07d}"
-
-
-def agentless(engine: Engine, policy: RetryPolicy | None = None, window: CallingWindow | None = None,
-              timezone: str = "UTC", mode: DialMode = DialMode.AGENTLESS) -> int:
-    return engine.create_campaign("section 6", mode=mode, retry_policy=policy, calling_window=window,
-                                  timezone=timezone).id
-
-
-def add(engine: Engine, campaign_id: int, *items: Any) -> list[int]:
-    return list(engine.add_contacts(campaign_id, list(items)).contact_ids)
+A = DialMode.AGENTLESS
 
 
 def attempt(engine: Engine, cid: int, outcome: Outcome | str = O.BUSY) -> Contact:
@@ -70,7 +50,7 @@ def retry_now(engine: Engine, clock: VirtualClock, contact: Contact) -> None:
 
 def delays_over_attempts(engine: Engine, clock: VirtualClock, policy: RetryPolicy, n: int) -> list[float]:
     """The retry delays of `n` busy attempts in a row of one contact."""
-    (cid,) = add(engine, agentless(engine, policy), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=policy))
     delays = []
     for _ in range(n):
         after = attempt(engine, cid)
@@ -83,8 +63,8 @@ def delays_over_attempts(engine: Engine, clock: VirtualClock, policy: RetryPolic
 
 
 def test_a_policys_delays_override_the_defaults_outcome_by_outcome(engine: Engine, clock: VirtualClock) -> None:
-    campaign = agentless(engine, RetryPolicy(delays={O.BUSY: 60, O.NO_ANSWER: None}))
-    busy, no_answer, voicemail = add(engine, campaign, us_phone(), us_phone(), us_phone())
+    campaign = new_campaign(engine, A, retry_policy=RetryPolicy(delays={O.BUSY: 60, O.NO_ANSWER: None}))
+    busy, no_answer, voicemail = new_contacts(engine, campaign, *new_phones(3))
     assert delay_of(attempt(engine, busy, O.BUSY), clock) == 60
     assert delay_of(attempt(engine, voicemail, O.VOICEMAIL), clock) == 7200  # the default stays
     assert attempt(engine, no_answer, O.NO_ANSWER).state is S.EXHAUSTED  # None: no retry
@@ -101,14 +81,14 @@ def test_max_delay_caps_the_backed_off_delay(engine: Engine, clock: VirtualClock
 
 
 def test_jitter_spreads_retries_within_plus_or_minus_its_fraction(engine: Engine, clock: VirtualClock) -> None:
-    campaign = agentless(engine, RetryPolicy(delays={O.BUSY: 1000}, jitter=0.25))
-    delays = [delay_of(attempt(engine, cid), clock) for cid in add(engine, campaign, *(us_phone() for _ in range(30)))]
+    campaign = new_campaign(engine, A, retry_policy=RetryPolicy(delays={O.BUSY: 1000}, jitter=0.25))
+    delays = [delay_of(attempt(engine, cid), clock) for cid in new_contacts(engine, campaign, *new_phones(30))]
     assert all(750 <= d <= 1250 for d in delays), delays
     assert len(set(delays)) > 10  # spread, not one shifted value
 
 
 def test_congestion_is_retried_without_using_up_attempts(engine: Engine, clock: VirtualClock) -> None:
-    (cid,) = add(engine, agentless(engine, RetryPolicy(max_attempts=2)), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=RetryPolicy(max_attempts=2)))
     for _ in range(4):
         after = attempt(engine, cid, O.CONGESTION)
         assert (after.state, after.attempts, delay_of(after, clock)) == (S.RETRY_SCHEDULED, 0, 120)
@@ -120,7 +100,7 @@ def test_congestion_is_retried_without_using_up_attempts(engine: Engine, clock: 
 
 
 def test_a_policy_can_choose_which_outcomes_are_not_counted(engine: Engine, clock: VirtualClock) -> None:
-    (cid,) = add(engine, agentless(engine, RetryPolicy(max_attempts=1, uncounted={O.BUSY})), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=RetryPolicy(max_attempts=1, uncounted={O.BUSY})))
     for _ in range(3):
         after = attempt(engine, cid, O.BUSY)
         assert (after.state, after.attempts) == (S.RETRY_SCHEDULED, 0)
@@ -131,7 +111,7 @@ def test_a_policy_can_choose_which_outcomes_are_not_counted(engine: Engine, cloc
 def test_the_contact_is_exhausted_when_a_retryable_outcome_meets_max_attempts(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    (cid,) = add(engine, agentless(engine, RetryPolicy(max_attempts=3)), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=RetryPolicy(max_attempts=3)))
     for _ in range(2):
         retry_now(engine, clock, attempt(engine, cid, O.NO_ANSWER))
     after = attempt(engine, cid, O.NO_ANSWER)
@@ -149,7 +129,7 @@ def test_the_contact_is_exhausted_when_a_retryable_outcome_meets_max_attempts(
 def test_an_outcome_that_is_no_retry_decides_as_usual_on_the_last_attempt(
     engine: Engine, outcome: Outcome, state: ContactState
 ) -> None:
-    (cid,) = add(engine, agentless(engine, RetryPolicy(max_attempts=1)), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=RetryPolicy(max_attempts=1)))
     assert attempt(engine, cid, outcome).state is state
 
 
@@ -160,7 +140,7 @@ def test_a_third_attempt_in_a_day_waits_until_the_oldest_leaves_the_window(
     engine: Engine, clock: VirtualClock
 ) -> None:
     policy = RetryPolicy(max_attempts=10, delays={O.NO_ANSWER: 60}, rolling_limits=[(2, timedelta(days=1))])
-    (cid,) = add(engine, agentless(engine, policy), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=policy))
     t0 = clock.now
     first = attempt(engine, cid, O.NO_ANSWER)
     assert first.next_attempt_at == t0 + timedelta(seconds=60)  # one attempt in the day: free
@@ -174,7 +154,7 @@ def test_a_third_attempt_in_a_day_waits_until_the_oldest_leaves_the_window(
 
 def test_uncounted_attempts_do_not_fill_a_rolling_cap(engine: Engine, clock: VirtualClock) -> None:
     policy = RetryPolicy(max_attempts=10, rolling_limits=[(2, timedelta(days=1))])
-    (cid,) = add(engine, agentless(engine, policy), us_phone())
+    cid = new_contact(engine, new_campaign(engine, A, retry_policy=policy))
     t0 = clock.now
     retry_now(engine, clock, attempt(engine, cid, O.BUSY))
     congested = attempt(engine, cid, O.CONGESTION)
@@ -188,8 +168,8 @@ def test_a_retry_moved_by_a_rolling_cap_into_a_closed_window_moves_to_its_openin
 ) -> None:
     clock.set(datetime(2026, 3, 2, 16, 30, tzinfo=UTC))
     policy = RetryPolicy(rolling_limits=[(1, timedelta(hours=12))])
-    campaign = agentless(engine, policy, CallingWindow("09:00", "17:00"), timezone="UTC")
-    (cid,) = add(engine, campaign, {"phone": us_phone(), "timezone": "UTC"})
+    campaign = new_campaign(engine, A, retry_policy=policy, calling_window=CallingWindow("09:00", "17:00"))
+    cid = new_contact(engine, campaign, {"phone": new_phone(), "timezone": "UTC"})
     after = attempt(engine, cid, O.BUSY)  # the cap says 04:30 tomorrow, the window 09:00
     assert after.next_attempt_at == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -200,8 +180,8 @@ def test_a_retry_moved_by_a_rolling_cap_into_a_closed_window_moves_to_its_openin
 def test_a_new_policy_version_decides_from_now_on_and_earlier_decisions_stay(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    campaign = agentless(engine, RetryPolicy(max_attempts=5, delays={O.BUSY: 300}))
-    early, late = add(engine, campaign, us_phone(), us_phone())
+    campaign = new_campaign(engine, A, retry_policy=RetryPolicy(max_attempts=5, delays={O.BUSY: 300}))
+    early, late = new_contacts(engine, campaign, *new_phones(2))
     scheduled = attempt(engine, early, O.BUSY)
     assert {e.policy_version for e in engine.history(early)} == {1}
 
@@ -223,8 +203,8 @@ def test_a_new_policy_version_decides_from_now_on_and_earlier_decisions_stay(
 
 
 def test_every_history_entry_records_a_policy_version(engine: Engine, clock: VirtualClock) -> None:
-    campaign = agentless(engine, mode=DialMode.PREDICTIVE)
-    (cid,) = add(engine, campaign, us_phone())
+    campaign = new_campaign(engine, DialMode.PREDICTIVE)
+    cid = new_contact(engine, campaign)
     ids = [c.id for c in engine.dial_next(campaign, 1)]
     assert ids == [cid]
     engine.answered(cid)
@@ -259,8 +239,8 @@ ZONE_CASES = [
 def test_a_retry_outside_the_window_moves_to_the_next_opening_in_the_contacts_zone(
     engine: Engine, clock: VirtualClock, item: dict[str, str], zones: tuple[str, ...], retry_at: datetime
 ) -> None:
-    campaign = agentless(engine, window=CallingWindow("09:00", "17:00"), timezone="America/Los_Angeles")
-    (cid,) = add(engine, campaign, item)
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "17:00"), timezone="America/Los_Angeles")
+    cid = new_contact(engine, campaign, item)
     assert engine.get_contact(cid).zones == zones
     assert attempt(engine, cid, O.BUSY).next_attempt_at == retry_at
 
@@ -269,8 +249,8 @@ def test_a_long_delay_ending_after_hours_moves_to_the_next_mornings_opening(
     engine: Engine, clock: VirtualClock
 ) -> None:
     clock.set(datetime(2026, 3, 2, 15, 30, tzinfo=BERLIN))
-    campaign = agentless(engine, window=CallingWindow("09:00", "17:00"), timezone="Europe/Berlin")
-    (cid,) = add(engine, campaign, berlin_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "17:00"), timezone="Europe/Berlin")
+    cid = new_contact(engine, campaign, new_phone("DE"))
     assert attempt(engine, cid, O.VOICEMAIL).next_attempt_at == datetime(2026, 3, 3, 9, 0, tzinfo=BERLIN)
 
 
@@ -288,9 +268,9 @@ def test_claiming_skips_contacts_whose_window_is_closed_and_takes_them_when_it_o
     engine: Engine, clock: VirtualClock, mode: DialMode
 ) -> None:
     claim = CLAIMS[mode]
-    campaign = agentless(engine, window=CallingWindow("09:00", "17:00"), timezone="UTC", mode=mode)
-    berlin, new_york, tokyo = add(engine, campaign, berlin_phone(), us_phone(),
-                                  {"phone": us_phone(), "timezone": "Asia/Tokyo"})
+    campaign = new_campaign(engine, mode, calling_window=CallingWindow("09:00", "17:00"), timezone="UTC")
+    berlin, new_york, tokyo = new_contacts(engine, campaign, new_phone("DE"), new_phone(),
+                                  {"phone": new_phone(), "timezone": "Asia/Tokyo"})
     assert claim(engine, campaign) == [berlin]  # Monday 11:00 Berlin, 05:00 New York, 19:00 Tokyo
     clock.set(datetime(2026, 3, 2, 8, 59, 59, tzinfo=NEW_YORK))
     assert claim(engine, campaign) == []
@@ -303,8 +283,8 @@ def test_claiming_skips_contacts_whose_window_is_closed_and_takes_them_when_it_o
 
 
 def test_the_window_closes_at_its_end_which_is_excluded(engine: Engine, clock: VirtualClock) -> None:
-    campaign = agentless(engine, window=CallingWindow("09:00", "17:00"), timezone="Europe/Berlin")
-    first, second = add(engine, campaign, berlin_phone(), berlin_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "17:00"), timezone="Europe/Berlin")
+    first, second = new_contacts(engine, campaign, *new_phones(2, "DE"))
     clock.set(datetime(2026, 3, 2, 16, 59, 59, tzinfo=BERLIN))
     assert [c.id for c in engine.dial_next(campaign, 1)] == [first]
     clock.set(datetime(2026, 3, 2, 17, 0, tzinfo=BERLIN))
@@ -320,15 +300,15 @@ def test_the_window_closes_at_its_end_which_is_excluded(engine: Engine, clock: V
 def test_claiming_honours_window_boundaries_given_to_the_second(
     engine: Engine, clock: VirtualClock, local: tuple[int, int, int], claimable: bool
 ) -> None:
-    campaign = agentless(engine, window=CallingWindow("09:00:30", "17:00:30"), timezone="Europe/Berlin")
-    (cid,) = add(engine, campaign, berlin_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00:30", "17:00:30"), timezone="Europe/Berlin")
+    cid = new_contact(engine, campaign, new_phone("DE"))
     clock.set(datetime(2026, 3, 2, *local, tzinfo=BERLIN))
     assert [c.id for c in engine.dial_next(campaign, 1)] == ([cid] if claimable else [])
 
 
 def test_a_number_in_two_zones_is_claimed_only_while_both_are_open(engine: Engine, clock: VirtualClock) -> None:
-    campaign = agentless(engine, window=CallingWindow("09:00", "17:00"), timezone="UTC")
-    idaho, vegas = add(engine, campaign, "+1 208 555 0100", "+1 702 555 0100")  # Boise+LA; LA
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "17:00"), timezone="UTC")
+    idaho, vegas = new_contacts(engine, campaign, "+1 208 555 0100", "+1 702 555 0100")  # Boise+LA; LA
     clock.set(datetime(2026, 3, 2, 16, 30, tzinfo=UTC))  # 09:30 Boise, 08:30 Los Angeles
     assert [c.id for c in engine.dial_next(campaign, 10)] == []
     clock.set(datetime(2026, 3, 3, 0, 30, tzinfo=UTC))  # 17:30 Boise, 16:30 Los Angeles
@@ -338,9 +318,9 @@ def test_a_number_in_two_zones_is_claimed_only_while_both_are_open(engine: Engin
 
 
 def test_a_corrected_number_is_claimed_by_its_new_zones_window(engine: Engine, clock: VirtualClock) -> None:
-    campaign = agentless(engine, window=CallingWindow("09:00", "17:00"), timezone="UTC")
-    (cid,) = add(engine, campaign, berlin_phone())  # Monday 11:00 in Berlin, 05:00 in New York
-    assert engine.update_phone(cid, us_phone()).zones == ("America/New_York",)
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "17:00"), timezone="UTC")
+    cid = new_contact(engine, campaign, new_phone("DE"))  # Monday 11:00 in Berlin, 05:00 in New York
+    assert engine.update_phone(cid, new_phone()).zones == ("America/New_York",)
     assert engine.dial_next(campaign, 5) == []
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=NEW_YORK))
     assert [c.id for c in engine.dial_next(campaign, 5)] == [cid]
@@ -348,8 +328,8 @@ def test_a_corrected_number_is_claimed_by_its_new_zones_window(engine: Engine, c
 
 def test_a_campaign_without_a_window_places_no_limit(engine: Engine, clock: VirtualClock) -> None:
     clock.set(datetime(2026, 3, 8, 3, 0, tzinfo=TOKYO))  # a Sunday, 03:00 at the contact
-    campaign = agentless(engine, timezone="Asia/Tokyo")
-    (cid,) = add(engine, campaign, {"phone": us_phone(), "timezone": "Asia/Tokyo"})
+    campaign = new_campaign(engine, A, timezone="Asia/Tokyo")
+    cid = new_contact(engine, campaign, {"phone": new_phone(), "timezone": "Asia/Tokyo"})
     assert [c.id for c in engine.dial_next(campaign, 5)] == [cid]
     after = engine.call_ended(cid, O.BUSY)
     assert after.next_attempt_at == clock.now + timedelta(seconds=300)
@@ -372,7 +352,8 @@ def test_a_retry_skips_days_off_and_holidays(
     engine: Engine, clock: VirtualClock, called: datetime, retry_at: datetime
 ) -> None:
     clock.set(called.replace(tzinfo=BERLIN))
-    (cid,) = add(engine, agentless(engine, window=WORKDAYS, timezone="Europe/Berlin"), berlin_phone())
+    campaign = new_campaign(engine, A, calling_window=WORKDAYS, timezone="Europe/Berlin")
+    cid = new_contact(engine, campaign, new_phone("DE"))
     assert attempt(engine, cid, O.BUSY).next_attempt_at == retry_at.replace(tzinfo=BERLIN)
 
 
@@ -384,8 +365,8 @@ def test_a_retry_skips_days_off_and_holidays(
 def test_claiming_skips_days_off_and_holidays(
     engine: Engine, clock: VirtualClock, local: tuple[int, int], claimable: bool
 ) -> None:
-    campaign = agentless(engine, window=WORKDAYS, timezone="Europe/Berlin")
-    (cid,) = add(engine, campaign, berlin_phone())
+    campaign = new_campaign(engine, A, calling_window=WORKDAYS, timezone="Europe/Berlin")
+    cid = new_contact(engine, campaign, new_phone("DE"))
     day, hour = local
     clock.set(datetime(2026, 3, day, hour, 0, tzinfo=BERLIN))
     assert [c.id for c in engine.dial_next(campaign, 1)] == ([cid] if claimable else [])
@@ -393,8 +374,8 @@ def test_claiming_skips_days_off_and_holidays(
 
 def test_a_holiday_is_a_date_in_the_contacts_own_zone(engine: Engine, clock: VirtualClock) -> None:
     window = CallingWindow("00:00", "24:00", holidays=("2026-03-04",))
-    campaign = agentless(engine, window=window, timezone="UTC")
-    tokyo, berlin = add(engine, campaign, {"phone": us_phone(), "timezone": "Asia/Tokyo"}, berlin_phone())
+    campaign = new_campaign(engine, A, calling_window=window, timezone="UTC")
+    tokyo, berlin = new_contacts(engine, campaign, {"phone": new_phone(), "timezone": "Asia/Tokyo"}, new_phone("DE"))
     clock.set(datetime(2026, 3, 3, 20, 0, tzinfo=UTC))  # Wed 05:00 in Tokyo, Tue 21:00 in Berlin
     assert [c.id for c in engine.dial_next(campaign, 10)] == [berlin]
     clock.set(datetime(2026, 3, 4, 20, 0, tzinfo=UTC))  # Thu 05:00 in Tokyo, Wed 21:00 in Berlin
@@ -407,8 +388,8 @@ def test_a_holiday_is_a_date_in_the_contacts_own_zone(engine: Engine, clock: Vir
 def test_a_window_opening_in_the_spring_forward_gap_opens_at_three(engine: Engine, clock: VirtualClock) -> None:
     """2026-03-08 in New York: 02:00 EST jumps to 03:00 EDT, so 02:30 never happens."""
     clock.set(datetime(2026, 3, 8, 6, 0, tzinfo=UTC))  # 01:00 EST
-    campaign = agentless(engine, window=CallingWindow("02:30", "10:00"), timezone="America/New_York")
-    retried, waiting = add(engine, campaign, us_phone(), us_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("02:30", "10:00"), timezone="America/New_York")
+    retried, waiting = new_contacts(engine, campaign, *new_phones(2))
     opening = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 03:00 EDT
     assert attempt(engine, retried, O.BUSY).next_attempt_at == opening
     clock.set(opening - timedelta(seconds=1))
@@ -421,8 +402,8 @@ def test_the_day_after_the_spring_change_opens_at_half_past_two_again(
     engine: Engine, clock: VirtualClock
 ) -> None:
     clock.set(datetime(2026, 3, 9, 5, 0, tzinfo=UTC))  # 01:00 EDT
-    campaign = agentless(engine, window=CallingWindow("02:30", "10:00"), timezone="America/New_York")
-    (cid,) = add(engine, campaign, us_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("02:30", "10:00"), timezone="America/New_York")
+    cid = new_contact(engine, campaign)
     assert attempt(engine, cid, O.BUSY).next_attempt_at == datetime(2026, 3, 9, 2, 30, tzinfo=NEW_YORK)
 
 
@@ -431,8 +412,8 @@ def test_in_the_repeated_autumn_hour_the_window_opens_at_the_first_start(
 ) -> None:
     """2026-11-01 in New York: 01:00-02:00 happens twice (EDT, then EST)."""
     clock.set(datetime(2026, 11, 1, 5, 0, tzinfo=UTC))  # 01:00 EDT, the first pass
-    campaign = agentless(engine, window=CallingWindow("01:30", "09:00"), timezone="America/New_York")
-    retried, waiting = add(engine, campaign, us_phone(), us_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("01:30", "09:00"), timezone="America/New_York")
+    retried, waiting = new_contacts(engine, campaign, *new_phones(2))
     first_half_past_one = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
     assert attempt(engine, retried, O.BUSY).next_attempt_at == first_half_past_one
     clock.set(first_half_past_one - timedelta(seconds=1))
@@ -444,8 +425,8 @@ def test_in_the_repeated_autumn_hour_the_window_opens_at_the_first_start(
 def test_on_the_autumn_day_the_window_closes_at_its_end_in_standard_time(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    campaign = agentless(engine, window=CallingWindow("01:30", "09:00"), timezone="America/New_York")
-    first, second = add(engine, campaign, us_phone(), us_phone())
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("01:30", "09:00"), timezone="America/New_York")
+    first, second = new_contacts(engine, campaign, *new_phones(2))
     clock.set(datetime(2026, 11, 1, 13, 59, 59, tzinfo=UTC))  # 08:59:59 EST
     assert [c.id for c in engine.dial_next(campaign, 1)] == [first]
     clock.set(datetime(2026, 11, 1, 14, 0, tzinfo=UTC))  # 09:00 EST

@@ -35,16 +35,25 @@ from dialstate import (
     UnknownOutcome,
 )
 from dialstate.testing import VirtualClock
-from tests.support.invariants import assert_history_continuous
+from tests.support import (
+    assert_history_continuous,
+    new_campaign,
+    new_contact,
+    new_contacts,
+    new_phone,
+    new_phones,
+    walk_to,
+)
 
 S = ContactState
 
 
-def new_contact(engine: Engine, mode: DialMode = DialMode.PREVIEW, phone: str = "+1 212 555 0100",
-                data: dict[str, object] | None = None, **campaign: object) -> int:
-    cid = engine.create_campaign(f"{mode.value} campaign", mode=mode, **campaign).id  # type: ignore[arg-type]
-    row: object = phone if data is None else {"phone": phone, "data": data, "external_id": "crm-1"}
-    return engine.add_contacts(cid, [row]).contact_ids[0]
+P, D = DialMode.PREVIEW, DialMode.PREDICTIVE
+
+
+def with_data(data: dict[str, object], phone: str | None = None) -> dict[str, object]:
+    """A contact row with `data` (and an external id)."""
+    return {"phone": phone or new_phone(), "data": data, "external_id": "crm-1"}
 
 
 # -- snapshots ------------------------------------------------------------------------
@@ -56,7 +65,7 @@ SNAPSHOT_FIELDS = (
 
 
 def test_a_snapshot_has_every_field_the_spec_lists(engine: Engine, clock: VirtualClock) -> None:
-    cid = new_contact(engine, DialMode.PREDICTIVE, data={"name": "Ada"})
+    cid = new_contact(engine, D, with_data({"name": "Ada"}, "+1 212 555 0100"))
     created = clock.now
     clock.advance(30)
     engine.dial(cid, call_id="call-1")
@@ -77,7 +86,7 @@ def test_a_snapshot_has_every_field_the_spec_lists(engine: Engine, clock: Virtua
 
 
 def test_a_snapshot_is_frozen(engine: Engine) -> None:
-    contact = engine.get_contact(new_contact(engine))
+    contact = engine.get_contact(new_contact(engine, P))
     with pytest.raises(dataclasses.FrozenInstanceError):
         contact.state = S.SUCCESS  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -86,7 +95,7 @@ def test_a_snapshot_is_frozen(engine: Engine) -> None:
 
 
 def test_a_snapshots_data_cannot_be_mutated_even_deep_inside(engine: Engine) -> None:
-    cid = new_contact(engine, data={"name": "Ada", "address": {"city": "Berlin"}, "tags": ["vip"]})
+    cid = new_contact(engine, P, with_data({"name": "Ada", "address": {"city": "Berlin"}, "tags": ["vip"]}))
     contact = engine.get_contact(cid)
     with pytest.raises(TypeError):
         contact.data["name"] = "Bob"  # type: ignore[index]
@@ -100,7 +109,7 @@ def test_a_snapshots_data_cannot_be_mutated_even_deep_inside(engine: Engine) -> 
 
 
 def test_an_old_snapshot_does_not_change_when_the_contact_does(engine: Engine, clock: VirtualClock) -> None:
-    cid = new_contact(engine)
+    cid = new_contact(engine, P)
     old = engine.get_contact(cid)
     returned = engine.assign_operator(cid, "op1")
     clock.advance(5)
@@ -111,13 +120,13 @@ def test_an_old_snapshot_does_not_change_when_the_contact_does(engine: Engine, c
 
 
 def test_snapshots_of_one_unchanged_contact_are_equal_but_separate_objects(engine: Engine) -> None:
-    cid = new_contact(engine, data={"name": "Ada"})
+    cid = new_contact(engine, P, with_data({"name": "Ada"}))
     a, b = engine.get_contact(cid), engine.get_contact(cid)
     assert a == b and a is not b
 
 
 def test_an_invalid_records_snapshot_keeps_the_phone_as_given(engine: Engine) -> None:
-    contact = engine.get_contact(new_contact(engine, phone="030 12a4567"))
+    contact = engine.get_contact(new_contact(engine, P, "030 12a4567"))
     assert (contact.phone, contact.state) == ("030 12a4567", S.INVALID_RECORD)
 
 
@@ -159,7 +168,7 @@ def test_history_entries_carry_every_field_of_the_transition(engine: Engine, clo
 
 
 def test_the_first_history_entry_is_the_add_from_no_state(engine: Engine) -> None:
-    (entry,) = engine.history(new_contact(engine))
+    (entry,) = engine.history(new_contact(engine, P))
     assert (entry.seq, entry.from_state, entry.to_state, entry.trigger) == (1, None, S.READY, "add")
 
 
@@ -261,36 +270,33 @@ def test_history_stays_continuous_after_every_step_of_a_scenario(
 # -- passing states -------------------------------------------------------------------
 
 PASSING = [
-    # (mode, how to get there, the trigger, the passing state, its follow-up)
-    pytest.param(DialMode.PREVIEW, [lambda e, c: e.assign_operator(c, "op1")],
+    # (mode, the state the trigger is called in, the trigger, the passing state, its follow-up)
+    pytest.param(DialMode.PREVIEW, S.OPERATOR_ASSIGNED,
                  lambda e, c: e.reject(c), S.REJECTED_BY_OPERATOR, S.READY, id="rejected_by_operator"),
-    pytest.param(DialMode.PROGRESSIVE, [lambda e, c: e.assign_operator(c, "op1"), lambda e, c: e.accept(c),
-                                        lambda e, c: e.dial(c)],
+    pytest.param(DialMode.PROGRESSIVE, S.DIALING,
                  lambda e, c: e.dial_failed(c, "no trunk"), S.DIAL_FAILED, S.RETRY_SCHEDULED, id="dial_failed"),
-    pytest.param(DialMode.PREVIEW, [lambda e, c: e.assign_operator(c, "op1"), lambda e, c: e.accept(c)],
+    pytest.param(DialMode.PREVIEW, S.BEFORE_CALL_WORK,
                  lambda e, c: e.dial_failed(c, "workstation"), S.DIAL_FAILED, S.RETRY_SCHEDULED,
                  id="dial_failed-before-the-call"),
-    pytest.param(DialMode.AGENTLESS, [lambda e, c: e.dial(c)],
+    pytest.param(DialMode.AGENTLESS, S.DIALING,
                  lambda e, c: e.call_ended(c, Outcome.FAILED), S.DIAL_FAILED, S.RETRY_SCHEDULED,
                  id="dial_failed-by-outcome"),
-    pytest.param(DialMode.PREDICTIVE, [lambda e, c: e.dial(c), lambda e, c: e.answered(c)],
+    pytest.param(DialMode.PREDICTIVE, S.AWAITING_OPERATOR,
                  lambda e, c: e.call_ended(c, Outcome.COMPLETED), S.CANCELED_BY_CLIENT, S.RETRY_SCHEDULED,
                  id="canceled_by_client"),
-    pytest.param(DialMode.PREDICTIVE, [lambda e, c: e.dial(c)],
+    pytest.param(DialMode.PREDICTIVE, S.DIALING,
                  lambda e, c: e.call_ended(c, Outcome.ABANDONED), S.CANCELED_BY_CLIENT, S.RETRY_SCHEDULED,
                  id="canceled_by_client-by-outcome"),
 ]
 
 
-@pytest.mark.parametrize(("mode", "path", "trigger", "passing", "follow_up"), PASSING)
+@pytest.mark.parametrize(("mode", "state", "trigger", "passing", "follow_up"), PASSING)
 def test_a_passing_state_is_recorded_and_followed_up_in_the_same_transaction(
-    sqlite_engine: Engine, clock: VirtualClock, mode: DialMode, path: list[Callable[[Engine, int], object]],
+    sqlite_engine: Engine, clock: VirtualClock, mode: DialMode, state: ContactState,
     trigger: Callable[[Engine, int], Contact], passing: ContactState, follow_up: ContactState,
 ) -> None:
     engine = sqlite_engine
-    cid = new_contact(engine, mode)
-    for step in path:
-        step(engine, cid)
+    cid = walk_to(engine, mode, state)
     before = engine.get_contact(cid)
     n = len(engine.history(cid))
     clock.advance(42)
@@ -379,16 +385,13 @@ def test_stale_call_event_carries_both_call_ids(engine: Engine) -> None:
 
 
 def test_other_errors_carry_their_data_and_name_it_in_the_message(engine: Engine) -> None:
-    cid = new_contact(engine, DialMode.PREVIEW, phone="junk")
+    cid = new_contact(engine, P, "junk")
     with pytest.raises(InvalidPhone) as phone_info:
         engine.update_phone(cid, "12ab")
     assert (phone_info.value.contact_id, phone_info.value.phone) == (cid, "12ab")
     assert phone_info.value.reason and str(cid) in str(phone_info.value) and "12ab" in str(phone_info.value)
 
-    other = new_contact(engine, DialMode.PREVIEW, phone="+1 212 555 0101")
-    for step in (lambda c: engine.assign_operator(c, "op1"), engine.accept, engine.dial, engine.answered,
-                 lambda c: engine.call_ended(c, Outcome.COMPLETED)):
-        step(other)
+    other = walk_to(engine, P, S.AFTER_CALL_WORK, phone="+1 212 555 0101")
     with pytest.raises(UnknownDisposition) as disp_info:
         engine.wrap_up(other, "maybe_later")
     assert (disp_info.value.disposition, disp_info.value.contact_id) == ("maybe_later", other)
@@ -418,7 +421,7 @@ def test_other_errors_carry_their_data_and_name_it_in_the_message(engine: Engine
 
 def test_a_subscriber_is_called_after_the_commit(sqlite_engine: Engine, sqlite_url: str) -> None:
     engine = sqlite_engine
-    cid = new_contact(engine)
+    cid = new_contact(engine, P)
     other = Engine(sqlite_url)
     seen_in_db: list[tuple[ContactState, ContactState, int]] = []
 
@@ -457,8 +460,8 @@ def test_a_subscriber_hears_each_history_entry_once_with_the_contact_snapshot(
 def test_a_subscriber_hears_bulk_moves_once_per_contact_with_only_the_new_entry(
     engine: Engine, clock: VirtualClock
 ) -> None:
-    campaign = engine.create_campaign("bulk").id
-    ids = engine.add_contacts(campaign, ["+1 212 555 0100", "+1 212 555 0101", "junk"]).contact_ids
+    campaign = new_campaign(engine, P)
+    ids = new_contacts(engine, campaign, "+1 212 555 0100", "+1 212 555 0101", "junk")
     engine.assign_operator(ids[0], "op1")  # same clock reading as the add entries
     seen: list[TransitionEvent] = []
     engine.subscribe(seen.append)
@@ -471,8 +474,8 @@ def test_a_subscriber_hears_bulk_moves_once_per_contact_with_only_the_new_entry(
 
 
 def test_a_subscriber_hears_each_claimed_contact_once(engine: Engine) -> None:
-    campaign = engine.create_campaign("claims", mode=DialMode.PREDICTIVE).id
-    engine.add_contacts(campaign, ["+1 212 555 0100", "+1 212 555 0101", "+1 212 555 0102"])
+    campaign = new_campaign(engine, D)
+    new_contacts(engine, campaign, *new_phones(3))
     seen: list[TransitionEvent] = []
     engine.subscribe(seen.append)
     claimed = engine.dial_next(campaign, 2)
@@ -482,7 +485,7 @@ def test_a_subscriber_hears_each_claimed_contact_once(engine: Engine) -> None:
 
 
 def test_a_raising_subscriber_is_logged_and_undoes_nothing(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
-    cid = new_contact(engine)
+    cid = new_contact(engine, P)
     heard: list[TransitionEvent] = []
 
     def broken(event: TransitionEvent) -> None:
@@ -502,7 +505,7 @@ def test_a_raising_subscriber_is_logged_and_undoes_nothing(engine: Engine, caplo
 
 
 def test_unsubscribing_stops_the_calls(engine: Engine) -> None:
-    cid = new_contact(engine)
+    cid = new_contact(engine, P)
     heard: list[TransitionEvent] = []
     unsubscribe = engine.subscribe(heard.append)
     engine.assign_operator(cid, "op1")
@@ -513,7 +516,7 @@ def test_unsubscribing_stops_the_calls(engine: Engine) -> None:
 
 
 def test_a_refused_trigger_calls_no_subscriber(engine: Engine) -> None:
-    cid = new_contact(engine)
+    cid = new_contact(engine, P)
     heard: list[TransitionEvent] = []
     engine.subscribe(heard.append)
     with pytest.raises(InvalidTransition):

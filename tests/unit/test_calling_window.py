@@ -401,6 +401,7 @@ def test_resolve_zones_names_an_unknown_zone(contact_tz: str | None, campaign_tz
 
 def test_the_common_time_check_is_memoized_per_window_and_zones() -> None:
     window = CallingWindow("09:00", "20:00", holidays=["2026-01-16"])
+    # reshape: private seam, rewritten with the engine
     before = window_module._have_common_time.cache_info()
     for _ in range(5):
         resolve_zones(window, None, TOLL_FREE, "UTC", at=JANUARY)

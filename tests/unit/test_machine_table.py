@@ -1,20 +1,17 @@
 """The declarative machine (spec sections 1-3): validated when built, one per mode,
-and drawn in the README from the same table."""
+and drawn from the same table (tests/docs checks the README's drawings)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from dialstate import ContactState, DialMode, InvalidTransition
 from dialstate.engine import machine as machine_module
-from dialstate.engine.diagram import dot, mermaid, sync_readme
+from dialstate.engine.diagram import dot, mermaid
 from dialstate.engine.machine import MachineDefinitionError, build_all, machine_for, validate
 from dialstate.engine.states import StateKind
 
 S = ContactState
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_each_mode_has_exactly_one_machine_shared_by_every_contact() -> None:
@@ -82,10 +79,3 @@ def test_the_diagrams_draw_every_lifecycle_move_of_the_table(mode: DialMode) -> 
             continue
         assert f"{src.value} --> {dest.value}: " in text
     assert f'"{mode.value}"' in dot(mode)
-
-
-def test_the_readme_shows_the_current_diagram_of_every_mode() -> None:
-    text = README.read_text(encoding="utf-8")
-    for mode in DialMode:
-        assert f"<!-- diagram:{mode.value} -->" in text
-    assert sync_readme(text) == text, "README diagrams are stale: python -m dialstate.engine.diagram README.md"

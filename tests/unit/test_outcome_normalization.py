@@ -20,6 +20,7 @@ from dialstate.outcomes import (
     register_dialect,
 )
 from dialstate.outcomes.dialects import freeswitch, q850, sip
+from tests.support import OUTCOME_TABLE
 
 O = Outcome
 BUILTIN_DIALECTS = (
@@ -33,6 +34,16 @@ def cases(dialect: str, table: dict[str, Outcome] | dict[int, Outcome]) -> list[
 
 def ids(case: object) -> str:
     return repr(case) if not isinstance(case, Outcome) else case.value
+
+
+@pytest.mark.parametrize(("outcome", "group"), [(o, row.group) for o, row in OUTCOME_TABLE.items()],
+                         ids=[o.value for o in OUTCOME_TABLE])
+def test_each_outcome_belongs_to_the_group_of_spec_section_4(outcome: Outcome, group: OutcomeGroup) -> None:
+    assert outcome.group is group
+
+
+def test_the_outcome_table_of_spec_section_4_covers_every_outcome() -> None:
+    assert set(OUTCOME_TABLE) == set(Outcome)
 
 
 # --- seed 000: session statuses ---------------------------------------------------------

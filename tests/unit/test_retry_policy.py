@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from dialstate.errors import ConfigurationError, UnknownOutcome
 from dialstate.outcomes import Outcome
 from dialstate.policy import DEFAULT_DELAYS, RetryPolicy
+from tests.support import OUTCOME_TABLE
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None)
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -24,24 +25,7 @@ HOUR = timedelta(hours=1)
 
 # -- defaults -------------------------------------------------------------------------
 
-SPEC_SECTION_4 = [
-    (Outcome.COMPLETED, None),
-    (Outcome.INCOMPLETE, 1800),
-    (Outcome.TRANSFERRED, None),
-    (Outcome.ESCALATED, None),
-    (Outcome.BUSY, 300),
-    (Outcome.NO_ANSWER, 1800),
-    (Outcome.VOICEMAIL, 7200),
-    (Outcome.REJECTED, 3600),
-    (Outcome.UNALLOCATED, None),
-    (Outcome.ABANDONED, 600),
-    (Outcome.CANCELED, 600),
-    (Outcome.CONGESTION, 120),
-    (Outcome.FAILED, 300),
-    (Outcome.BLOCKED, None),
-    (Outcome.NOT_ALLOWED, None),
-    (Outcome.UNKNOWN, 900),
-]
+SPEC_SECTION_4 = [(outcome, row.delay) for outcome, row in OUTCOME_TABLE.items()]
 
 
 @pytest.mark.parametrize(("outcome", "seconds"), SPEC_SECTION_4, ids=lambda x: str(x))

@@ -2,10 +2,11 @@
 
     python tests/integration/procs/claimer.py --db URL --campaign ID --limit N
 
-Prints READY once its engine is open, waits for a line on standard input (so that
-several processes start claiming together), then calls `dial_next(campaign, limit)`
-until it returns nothing, and prints {"claimed": [[contact_id, call_id], ...]} as its
-last line.
+Prints READY once its engine is open. Then, for each line "claim" on standard input,
+calls `dial_next(campaign, limit)` once and prints {"claimed": [[contact_id,
+call_id], ...]}: the test sends the line to every claimer at once, and the next one
+when all have answered, so that they claim in lock-step rounds. On "stop" (or the end
+of its input) it prints everything it claimed, in the same form, as its last line.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ def main() -> int:
 
     engine = Engine(args.db)
     print("READY", flush=True)
-    sys.stdin.readline()
     claimed: list[list[object]] = []
-    while batch := engine.dial_next(args.campaign, args.limit):
-        claimed.extend([c.id, c.call_id] for c in batch)
+    for line in sys.stdin:
+        if line.strip() != "claim":
+            break
+        batch: list[list[object]] = [[c.id, c.call_id] for c in engine.dial_next(args.campaign, args.limit)]
+        claimed.extend(batch)
+        print(json.dumps({"claimed": batch}), flush=True)
     engine.close()
     print(json.dumps({"claimed": claimed}), flush=True)
     return 0

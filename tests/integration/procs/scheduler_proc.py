@@ -1,12 +1,17 @@
 """A scheduler process for the multi-process tests, started with subprocess.
 
     python tests/integration/procs/scheduler_proc.py --db URL [--batch-size N] [--go-file PATH]
-        [--slow-row SECONDS] [--stall-after K] [--drain]
+        [--first-batch-barrier DIR --parties N] [--slow-row SECONDS] [--stall-after K] [--drain]
 
 Prints READY once its engine is open, waits until --go-file exists (so that several
 processes start firing together), then calls `Scheduler.run_pending` until a run
 fires nothing (with --drain: until nothing is due at all, including rows other
 processes hold), and prints {"fired": n} as its last line.
+
+--first-batch-barrier makes the processes share the work by construction: once its
+first batch has committed (its first transition heard through `Engine.subscribe`),
+a process leaves a file in DIR and waits until the --parties processes all have, so
+that none can fire everything before the others start.
 
 The two test-only options wrap the engine's per-contact write, which runs inside the
 batch's transaction after the batch's due rows were selected and locked:
@@ -22,9 +27,10 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from dialstate import Engine
+from dialstate import Engine, TransitionEvent
 from dialstate.scheduler import Scheduler
 
 
@@ -36,10 +42,14 @@ def main() -> int:
     parser.add_argument("--slow-row", type=float, default=0.0)
     parser.add_argument("--stall-after", type=int, default=0)
     parser.add_argument("--drain", action="store_true")
+    parser.add_argument("--first-batch-barrier")
+    parser.add_argument("--parties", type=int, default=1)
     args = parser.parse_args()
 
     engine = Engine(args.db)
     _hook_writes(engine, args.slow_row, args.stall_after)
+    if args.first_batch_barrier:
+        _meet_after_first_batch(engine, Path(args.first_batch_barrier), args.parties)
     scheduler = Scheduler(engine, batch_size=args.batch_size)
     print("READY", flush=True)
     while args.go_file and not os.path.exists(args.go_file):
@@ -59,9 +69,30 @@ def main() -> int:
     return 0
 
 
+def _meet_after_first_batch(engine: Engine, barrier: Path, parties: int, timeout: float = 60) -> None:
+    """After this process's first committed batch, wait until `parties` processes
+    have committed one (a file each in `barrier`)."""
+    arrived = False
+
+    def on_transition(event: TransitionEvent) -> None:
+        nonlocal arrived
+        if arrived:
+            return
+        arrived = True
+        (barrier / str(os.getpid())).touch()
+        deadline = time.monotonic() + timeout
+        while len(list(barrier.iterdir())) < parties:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(list(barrier.iterdir()))} of {parties} processes fired a batch")
+            time.sleep(0.005)
+
+    engine.subscribe(on_transition)
+
+
 def _hook_writes(engine: Engine, slow_row: float, stall_after: int) -> None:
     if not slow_row and not stall_after:
         return
+    # reshape: private seam, rewritten with the engine
     write = engine._write
     written = 0
 
