@@ -68,8 +68,8 @@ def _truncate_pg(url: str) -> None:
     import psycopg
 
     with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        exists = conn.execute("SELECT to_regclass('ds_contact')").fetchone()[0]
-        if exists:
+        row = conn.execute("SELECT to_regclass('ds_contact')").fetchone()
+        if row is not None and row[0]:
             conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
 
 

@@ -63,7 +63,9 @@ def test_import_writes_every_rejected_row_with_its_line_and_reason(tmp_path: Pat
     assert rows[7]["name"] == "Tz" and "Mars/Base" in rows[7]["reason"]
 
 
-def test_import_into_an_existing_campaign(campaign: int, tmp_path: Path, db: str) -> None:
+def test_import_into_an_existing_campaign_adds_the_new_numbers_and_counts_the_duplicates(
+    campaign: int, tmp_path: Path, db: str
+) -> None:
     source = write_csv(tmp_path / "more.csv", "phone\n+49 30 5555555\n+49 30 1234567\n")
     report = json.loads(run("import", str(source), "--campaign", str(campaign), "--db", db, "--json").stdout)
     assert (report["added"], report["duplicates"]) == (1, 1)

@@ -17,7 +17,12 @@ def test_worker_runs_the_scheduler_worker_with_the_options(monkeypatch: pytest.M
     import dialstate.scheduler.worker as worker
 
     calls: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(worker, "run_worker", lambda url, **kw: calls.append((url, kw)) or 0)
+
+    def run_worker(url: str, **kw: Any) -> int:
+        calls.append((url, kw))
+        return 0
+
+    monkeypatch.setattr(worker, "run_worker", run_worker)
     result = run("worker", "--db", db, "--batch-size", "50", "--sweep-seconds", "0.5")
     assert result.exit_code == 0
     assert calls == [(db, {"batch_size": 50, "sweep_seconds": 0.5})]

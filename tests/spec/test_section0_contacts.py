@@ -458,8 +458,8 @@ def test_add_contacts_sets_apart_known_blacklisted_and_repeated_numbers_in_one_b
     cid = new_campaign(engine, default_region="DE", calling_window=CallingWindow("09:00", "20:00"))
     first = engine.add_contacts(cid, ["+49 30 1000000", "+49 30 1000001"])
     engine.blacklist_phone("+49 30 1000005")
-    filler = [f"+49 30 {2000000 + i}" for i in range(4000)]
-    batch = ["030 1000000", "+49 30 1000002", "x", "+49 30 1000005", "+49 30 1000002",
+    filler: list[object] = [f"+49 30 {2000000 + i}" for i in range(4000)]
+    batch: list[object] = ["030 1000000", "+49 30 1000002", "x", "+49 30 1000005", "+49 30 1000002",
              {"phone": "+1 212 555 0123", "timezone": "America/New_York"}, "+49 30 1000001"]
     heard: list[tuple[int, str]] = []
     report = engine.add_contacts(cid, filler + batch,

@@ -43,7 +43,7 @@ P, G, D, A = DialMode.PREVIEW, DialMode.PROGRESSIVE, DialMode.PREDICTIVE, DialMo
 POLICY = RetryPolicy(max_attempts=5, delays={Outcome.ABANDONED: None, Outcome.VOICEMAIL: None})
 
 # How each trigger is called in the table, with default arguments.
-CALLS: dict[str, Callable[[Engine, int], object]] = {
+CALLS: dict[str, Callable[[Engine, int], Contact]] = {
     "assign_operator": lambda e, c: e.assign_operator(c, "op9"),
     "accept": lambda e, c: e.accept(c),
     "reject": lambda e, c: e.reject(c),

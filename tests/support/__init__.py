@@ -1,8 +1,12 @@
 """What many tests share: campaigns and contacts brought to any state (`walk_to`),
 phone numbers, the invariants, waiting with a deadline, seeded retries, and the
-spec's outcome table.
+spec's outcome table. Import them from here:
+`from tests.support import walk_to, new_phone, wait_until`.
 
-Import from here: `from tests.support import walk_to, new_phone, wait_until`.
+Two modules that only some tests need are imported by name: `tests.support.cli`
+(running the command line in-process) and `tests.support.processes` (child
+processes). The virtual clock is `dialstate.testing.VirtualClock`, which users get
+too.
 """
 
 from tests.support.invariants import assert_history_continuous, assert_no_contact_lost

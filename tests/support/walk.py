@@ -34,10 +34,11 @@ def new_contacts(engine: Engine, campaign_id: int, *items: object) -> list[int]:
 
 def new_contact(engine: Engine, campaign_or_mode: int | DialMode | str, item: object = None,
                 **settings: Any) -> int:
-    """Adds one contact (a fresh New York number unless `item` gives a phone or a
-    contact dict) to the campaign, or to a new campaign of the mode with `settings`."""
+    """Adds one contact to the campaign, or to a new campaign of the mode made with
+    `settings`: `item` is its phone or contact dict, by default a fresh number of the
+    campaign's region (New York's when the region has no test numbers)."""
     campaign_id = _campaign(engine, campaign_or_mode, settings)
-    (contact_id,) = new_contacts(engine, campaign_id, new_phone() if item is None else item)
+    (contact_id,) = new_contacts(engine, campaign_id, _fresh_phone(engine, campaign_id) if item is None else item)
     return contact_id
 
 
@@ -47,19 +48,19 @@ def walk_to(engine: Engine, campaign_or_mode: int | DialMode | str, state: Conta
 
     `campaign_or_mode`: the campaign to add it to, or the dial mode of a new campaign
     made with `settings`. `phone`: its number or contact dict (by default a fresh
-    number of the campaign's region, New York's when it has none of `ZONES`; for
-    `invalid_record`, "not a number"; for `blacklisted`, the number is blacklisted
-    first). `operator` takes the calls that need one; `call_id` names the call.
+    number of the campaign's region, as `new_contact` gives; for `invalid_record`,
+    "not a number"; for `blacklisted`, the number is blacklisted first). `operator`
+    takes the calls that need one; `call_id` names the call.
     """
     state = ContactState(state)
     campaign_id = _campaign(engine, campaign_or_mode, settings)
-    region = engine.get_campaign(campaign_id).default_region
     if state is S.INVALID_RECORD:
         phone = "not a number" if phone is None else phone
     elif phone is None:
-        phone = new_phone(region if region in ZONES else "US")
+        phone = _fresh_phone(engine, campaign_id)
     if state is S.BLACKLISTED:
-        engine.blacklist_phone(str(phone["phone"] if isinstance(phone, Mapping) else phone), region=region)
+        number = phone["phone"] if isinstance(phone, Mapping) else phone
+        engine.blacklist_phone(str(number), region=engine.get_campaign(campaign_id).default_region)
     contact_id = new_contact(engine, campaign_id, phone)
     if state not in (S.INVALID_RECORD, S.BLACKLISTED):
         walk(engine, contact_id, state, operator=operator, call_id=call_id)
@@ -229,3 +230,8 @@ def _campaign(engine: Engine, campaign_or_mode: int | DialMode | str, settings: 
             raise TypeError(f"campaign settings {sorted(settings)} go with a mode, not an existing campaign")
         return campaign_or_mode
     return new_campaign(engine, campaign_or_mode, **settings)
+
+
+def _fresh_phone(engine: Engine, campaign_id: int) -> str:
+    region = engine.get_campaign(campaign_id).default_region
+    return new_phone(region if region in ZONES else "US")

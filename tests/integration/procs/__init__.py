@@ -1,1 +1,1 @@
-"""Processes started by the multi-process tests, and the helpers they share."""
+"""Scripts that the multi-process tests start as child processes (see tests.support.processes)."""
