@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dialstate.engine.calls import Done
 from dialstate.engine.clock import Clock
-from dialstate.engine.runner import Done, blacklist_number
+from dialstate.engine.runner import blacklist_number
 from dialstate.engine.states import ContactState
 from dialstate.phones import normalize_blacklist_phone
 from dialstate.store import writer

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dialstate.engine.calls import Done
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.lifecycle import CANCELABLE
-from dialstate.engine.runner import Done
 from dialstate.engine.settings import CANCELED, PAUSED, RUNNING, CampaignSettings
 from dialstate.engine.snapshots import Campaign, CampaignStats, Contact
 from dialstate.engine.states import ContactState, DialMode

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialstate.engine import plans
+from dialstate.engine.calls import Done
 from dialstate.engine.change import Facts, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.lifecycle import modes_with
 from dialstate.engine.machine import machine_for
-from dialstate.engine.runner import Done
 from dialstate.engine.settings import RUNNING, CampaignConfig
 from dialstate.engine.snapshots import Contact
 from dialstate.engine.states import ContactState

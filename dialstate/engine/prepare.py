@@ -230,3 +230,24 @@ def _fork_context() -> Any:
     return None
 
 
+
+
+class BatchSource:
+    """Where an import's unit of work pulls its prepared batches from: the caller's
+    items, prepared with the settings the unit's first pull sends (in worker processes
+    for a large input). Close it after the import: that stops the workers."""
+
+    def __init__(self, items: Iterable[object], parallel_after: int) -> None:
+        self._items = items
+        self._parallel_after = parallel_after
+        self._batches: Iterator[tuple[int, list[object], PreparedBatch]] | None = None
+
+    def __call__(self, settings: ImportSettings) -> tuple[int, list[object], PreparedBatch] | None:
+        if self._batches is None:
+            self._batches = prepared_batches(self._items, settings, parallel_after=self._parallel_after)
+        return next(self._batches, None)
+
+    def close(self) -> None:
+        batches = self._batches
+        if batches is not None and hasattr(batches, "close"):
+            batches.close()

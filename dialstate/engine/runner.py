@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from dialstate.engine import plans
+from dialstate.engine.calls import Done
 from dialstate.engine.change import Change, Facts, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
@@ -29,20 +30,8 @@ from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows, count, one
 from dialstate.store.statements import Queries
 
-T = TypeVar("T")
 #: A planner: the facts (and what `load` found) -> the change.
 Planner = Callable[[Facts, Any], Change]
-
-
-@dataclass
-class Done(Generic[T]):
-    """What a unit of work returns: the caller's value, and who must hear of what once
-    it committed: (snapshot, history rows) of contacts it changed, and (contact id,
-    seq) of contacts a bulk move changed (read back for their subscribers)."""
-
-    value: T
-    events: list[tuple[Contact, list[tuple[Any, ...]]]] = field(default_factory=list)
-    moved: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

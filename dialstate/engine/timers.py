@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialstate.engine import plans
+from dialstate.engine.calls import Done
 from dialstate.engine.change import Change, Facts, Move, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.machine import machine_for
-from dialstate.engine.runner import Done, Runner, blacklist_number
+from dialstate.engine.runner import Runner, blacklist_number
 from dialstate.engine.snapshots import Contact
 from dialstate.errors import ConcurrentUpdate, TimerRuleFailed
 from dialstate.store import rows, writer

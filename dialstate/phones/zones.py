@@ -45,7 +45,7 @@ def resolve_zones(window: CallingWindow | None, contact_tz: str | None, e164: st
         return zones
     week = (aware_utc(at, "at") if at is not None else datetime.now(UTC)).date()
     monday = week - timedelta(days=week.weekday())
-    return zones if _have_common_time(window, zones, monday) else (campaign,)
+    return zones if have_common_time(window, zones, monday) else (campaign,)
 
 
 #: The least share of a zone's own open time that the candidate zones must have in
@@ -57,7 +57,7 @@ MIN_SHARED_FRACTION = 0.25
 
 
 @lru_cache(maxsize=4096)
-def _have_common_time(window: CallingWindow, zones: tuple[str, ...], monday: date) -> bool:
+def have_common_time(window: CallingWindow, zones: tuple[str, ...], monday: date) -> bool:
     """Whether `zones` share enough open time (MIN_SHARED_FRACTION of one zone's own)
     in the week from `monday` and in the week 26 weeks on.
 

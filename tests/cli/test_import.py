@@ -1,0 +1,164 @@
+"""`dialstate import`: a CSV file into a new or existing campaign, its columns mapped,
+its rejected rows reported, its errors named by line; large files through the
+worker processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from dialstate import Engine
+from dialstate.engine import importer
+from tests.support.cli import assert_one_line_error, run
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+CSV = (
+    "phone,external_id,priority,timezone,name,city\n"
+    "+49 30 1234567,a1,5,,Ada,Berlin\n"
+    "030 7654321,a2,,Europe/Berlin,Ben,Berlin\n"
+    "030 7654321,a3,,,Dup,Berlin\n"
+    "abc,a4,,,Bad,X\n"
+    "+1 212 555 0199,a5,x,,Pri,NY\n"
+    "+44 20 7946 0958,a6,,Mars/Base,Tz,London\n"
+    "\n"
+)
+
+
+def test_import_into_a_new_campaign_maps_the_columns_and_reports(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", CSV)
+    result = run("import", str(source), "--new", "Spring", "--region", "DE", "--timezone", "Europe/Berlin",
+                 "--db", db, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {k: report[k] for k in ("rows", "added", "ready", "invalid_record", "duplicates", "skipped")} == {
+        "rows": 6, "added": 3, "ready": 2, "invalid_record": 1, "duplicates": 1, "skipped": 2}
+    with Engine(db) as engine:
+        first = engine.get_contact(1)
+        assert (first.phone, first.external_id, first.priority) == ("+49301234567", "a1", 5)
+        assert dict(first.data) == {"name": "Ada", "city": "Berlin"}
+        assert engine.get_contact(2).timezone == "Europe/Berlin"
+        assert engine.get_campaign(report["campaign"]).default_region == "DE"
+
+
+def test_import_writes_every_rejected_row_with_its_line_and_reason(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", CSV)
+    rejects = tmp_path / "rejects.csv"
+    result = run("import", str(source), "--new", "Spring", "--region", "DE", "--rejects", str(rejects), "--db", db)
+    assert result.exit_code == 0
+    assert f"rejected rows written to {rejects}" in result.stdout
+    with open(rejects, newline="") as f:
+        rows = {int(r["line"]): r for r in csv.DictReader(f)}
+    assert {line: rows[line]["result"] for line in rows} == {
+        4: "duplicate", 5: "invalid_record", 6: "skipped", 7: "skipped"}
+    assert rows[5]["phone"] == "abc" and "letters" in rows[5]["reason"]
+    assert rows[6]["priority"] == "x" and "not a whole number" in rows[6]["reason"]
+    assert rows[7]["name"] == "Tz" and "Mars/Base" in rows[7]["reason"]
+
+
+def test_import_into_an_existing_campaign_adds_the_new_numbers_and_counts_the_duplicates(
+    campaign: int, tmp_path: Path, db: str
+) -> None:
+    source = write_csv(tmp_path / "more.csv", "phone\n+49 30 5555555\n+49 30 1234567\n")
+    report = json.loads(run("import", str(source), "--campaign", str(campaign), "--db", db, "--json").stdout)
+    assert (report["added"], report["duplicates"]) == (1, 1)
+
+
+def test_import_detects_a_semicolon_delimiter(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "semi.csv", "name;tel\nAda;+49 30 1234567\n")
+    result = run("import", str(source), "--new", "S", "--phone-column", "tel", "--db", db, "--json")
+    assert json.loads(result.stdout)["ready"] == 1
+
+
+def test_import_reads_the_encoding_it_is_given(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "latin.csv", "phone,name\n+49 30 1234567,Müller\n", encoding="latin-1")
+    result = run("import", str(source), "--new", "L", "--encoding", "latin-1", "--db", db, "--json")
+    assert result.exit_code == 0
+    with Engine(db) as engine:
+        assert engine.get_contact(1).data["name"] == "Müller"
+
+
+def test_import_of_a_missing_file_is_an_error(db: str) -> None:
+    assert_one_line_error(run("import", "nope.csv", "--new", "X", "--db", db), 1, "nope.csv: no such file")
+
+
+def test_import_without_a_phone_column_names_the_columns_it_found(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", "tel,name\n+49 30 1234567,Ada\n")
+    assert_one_line_error(run("import", str(source), "--new", "X", "--db", db), 1,
+                          "line 1: no column 'phone'", "'tel', 'name'", "--phone-column")
+
+
+def test_import_with_a_missing_named_column_is_an_error(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", "phone,name\n+49 30 1234567,Ada\n")
+    assert_one_line_error(run("import", str(source), "--new", "X", "--priority-column", "prio", "--db", db), 1,
+                          "no column 'prio' (--priority-column)")
+
+
+def test_import_with_the_wrong_delimiter_suggests_the_right_one(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "semi.csv", "name;phone\nAda;+49 30 1234567\n")
+    assert_one_line_error(run("import", str(source), "--new", "X", "--delimiter", ",", "--db", db), 1,
+                          "line 1", "the header contains ';'", "--delimiter ';'")
+
+
+def test_import_stops_at_a_row_with_more_fields_than_the_header(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "ragged.csv", "phone,name\n+49 30 1234567,Ada\n+49 30 1234568,Ben,x\n")
+    assert_one_line_error(run("import", str(source), "--new", "X", "--db", db), 1,
+                          "ragged.csv line 3: 3 field(s) where the header has 2", "nothing was imported",
+                          "(no campaign was created)")
+    with Engine(db) as engine:
+        assert engine.campaigns() == []  # one transaction: neither the campaign nor a contact kept
+        assert engine.create_campaign("Y").id >= 1
+
+
+def test_import_stops_at_a_line_that_is_not_in_the_encoding(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "latin.csv", "phone,name\n+49 30 1234567,Ada\n+49 30 1234568,Müller\n",
+                       encoding="latin-1")
+    assert_one_line_error(run("import", str(source), "--new", "X", "--db", db), 1,
+                          "latin.csv line 3: not valid utf-8-sig text (byte 0xfc at column 17)", "--encoding")
+
+
+def test_import_stops_at_malformed_quoting_with_the_line(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "quotes.csv", 'phone,name\n+49 30 1234567,Ada\n+49 30 1234568,"Be"n\n')
+    assert_one_line_error(run("import", str(source), "--new", "X", "--db", db), 1, "line 3: malformed CSV")
+
+
+def test_import_of_an_empty_file_is_an_error(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "empty.csv", "")
+    assert_one_line_error(run("import", str(source), "--new", "X", "--db", db), 1, "line 1: the file is empty")
+
+
+def test_import_into_an_unknown_campaign_is_an_error(tmp_path: Path, db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", "phone\n+49 30 1234567\n")
+    assert_one_line_error(run("import", str(source), "--campaign", "99", "--db", db), 1, "campaign 99 does not exist")
+
+
+@pytest.mark.parametrize("args", [[], ["--campaign", "1", "--new", "X"]], ids=["neither", "both"])
+def test_import_needs_exactly_one_of_campaign_and_new(tmp_path: Path, db: str, args: list[str]) -> None:
+    source = write_csv(tmp_path / "c.csv", "phone\n+49 30 1234567\n")
+    assert_one_line_error(run("import", str(source), *args, "--db", db), 2, "exactly one of --campaign ID or --new")
+
+
+@pytest.mark.parametrize(("option", "value"), [("--delimiter", "ab"), ("--encoding", "klingon")])
+def test_import_with_a_bad_delimiter_or_encoding_option_is_a_usage_error(
+        tmp_path: Path, db: str, option: str, value: str) -> None:
+    source = write_csv(tmp_path / "c.csv", "phone\n+49 30 1234567\n")
+    assert_one_line_error(run("import", str(source), "--new", "X", option, value, "--db", db), 2, option)
+
+
+def test_import_of_a_large_file_goes_through_the_worker_processes(
+        tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)
+    lines = ["phone,external_id"] + [f"+49 30 {1000000 + i},x{i}" for i in range(9000)] + ["bad,x-bad"]
+    source = write_csv(tmp_path / "big.csv", "\n".join(lines) + "\n")
+    report = json.loads(run("import", str(source), "--new", "Big", "--db", db, "--json").stdout)
+    assert (report["added"], report["ready"], report["invalid_record"]) == (9001, 9000, 1)
+    with Engine(db) as engine:
+        assert engine.get_contact(9001).external_id == "x-bad"
+        assert engine.get_contact(4500).phone == "+49301004499"

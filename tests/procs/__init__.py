@@ -1,1 +1,0 @@
-"""Processes started by the multi-process tests, and the helpers they share."""
