@@ -37,7 +37,7 @@ _UNKNOWN = PhoneNumberType.UNKNOWN
 #: Per region: (country code, trunk prefix or None, international prefix pattern or
 #: None, whether the country code is this region's alone); None where numbers not
 #: written with + take the reference path.
-_rules: dict[str, tuple[str, str | None, re.Pattern[str] | None, bool] | None] = {}
+_rules: dict[str | None, tuple[str, str | None, re.Pattern[str] | None, bool] | None] = {}
 _zone_filter: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
@@ -48,11 +48,14 @@ def phone_and_zones(raw: object, region: str | None, window: CallingWindow | Non
     what `parse_phone(raw, region, bare_numbers)` and `resolve_zones` give, computed faster."""
     if bare_numbers != "check" and bare_numbers not in BARE_NUMBERS:
         check_bare_numbers(bare_numbers)
-    fast: tuple[str, int, int] | str | None = None
-    if isinstance(raw, str):
-        fast = _read_international(raw) if raw.lstrip().startswith("+") else _read_written(raw, region, bare_numbers)
-    elif type(raw) is int:  # a CRM export that lost the +: bare digits (a bool is no number)
-        fast = _read_written(str(raw), region, bare_numbers)
+    fast: tuple[str, int, int] | None = None
+    if isinstance(raw, str) and raw.lstrip().startswith("+"):
+        fast = _read_international(raw)
+    elif isinstance(raw, str) or type(raw) is int:  # an int: a CRM export that lost the +, bare digits
+        written = _read_written(raw if isinstance(raw, str) else str(raw), region, bare_numbers)
+        if isinstance(written, str):  # bare digits valid both ways: refused, the reason says which
+            return None, written, resolve_zones(window, tz, None, campaign_tz, at=at)
+        fast = written
     if fast is None:
         e164, reason = parse_phone(raw, region, bare_numbers)
         if e164 is None:
@@ -60,8 +63,6 @@ def phone_and_zones(raw: object, region: str | None, window: CallingWindow | Non
         fast = _read_international(e164)
         if fast is None:  # pragma: no cover - a canonical number the fast path declines
             return e164, None, resolve_zones(window, tz, e164, campaign_tz, at=at)
-    elif isinstance(fast, str):  # bare digits valid both ways: refused, the reason says which
-        return None, fast, resolve_zones(window, tz, None, campaign_tz, at=at)
     e164, country, ntype = fast
     if tz is not None and tz.strip():
         return e164, None, (validate_timezone(tz),)
@@ -224,7 +225,10 @@ def _read_written(text: str, region: str | None, bare_numbers: str) -> tuple[str
     is its plain trunk prefix (or none), and the number starts neither with the
     international prefix (parse would strip it) nor, read nationally, with the
     country code (parse might strip that)."""
-    rules = _region_rules(region) if region else None
+    try:
+        rules = _rules[region]
+    except KeyError:
+        rules = _region_rules(region)
     if rules is None:
         return None
     country, trunk, idd, alone = rules
@@ -262,13 +266,14 @@ def _read_written(text: str, region: str | None, bare_numbers: str) -> tuple[str
     return f"ambiguous: {national[0]} or {international[0]}"
 
 
-def _region_rules(region: str) -> tuple[str, str | None, re.Pattern[str] | None, bool] | None:
+def _region_rules(region: str | None) -> tuple[str, str | None, re.Pattern[str] | None, bool] | None:
     """(country code, trunk prefix or None, international prefix pattern, whether the
     country code is this region's alone) of a region whose prefix for parsing is its
-    plain trunk prefix (or which has neither) and no transform rule; else None."""
+    plain trunk prefix (or which has neither) and no transform rule; else None (and
+    for no region)."""
     if region in _rules:
         return _rules[region]
-    metadata = PhoneMetadata.metadata_for_region(region)
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
     rules = None
     if metadata is not None and metadata.country_code is not None:
         trunk = metadata.national_prefix or None
