@@ -232,11 +232,11 @@ def blacklist_add(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Blacklist a number: its waiting contacts become blacklisted now, those in a call at its end."""
-    from dialstate.phones import normalize_blacklist_phone  # reshape: blacklist_key in section 13
+    from dialstate.phones import blacklist_key
 
     with open_engine(db) as engine:
         moved = engine.blacklist_phone(phone, note, region=region, actor="cli")
-    key = normalize_blacklist_phone(phone, region)
+    key = blacklist_key(phone, region)
     console().print(f"blacklisted {key}; {moved} contact(s) moved to blacklisted")
 
 
@@ -247,9 +247,9 @@ def blacklist_remove(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Take a number off the blacklist; its blacklisted contacts go back to ready."""
-    from dialstate.phones import normalize_blacklist_phone  # reshape: blacklist_key in section 13
+    from dialstate.phones import blacklist_key
 
-    key = normalize_blacklist_phone(phone, region)
+    key = blacklist_key(phone, region)
     with open_engine(db) as engine:
         listed = any(number == key for number, _ in engine.blacklist())
         moved = engine.unblacklist_phone(phone, region=region, actor="cli")

@@ -6,7 +6,7 @@ from dialstate.engine.calls import Done
 from dialstate.engine.clock import Clock
 from dialstate.engine.runner import blacklist_number
 from dialstate.engine.states import ContactState
-from dialstate.phones import normalize_blacklist_phone
+from dialstate.phones import blacklist_key
 from dialstate.store import writer
 from dialstate.store.ops import Work, all_rows, count
 from dialstate.store.statements import Queries
@@ -22,14 +22,14 @@ class Blacklist:
     def add(self, phone: str, note: str | None, region: str | None, actor: str | None) -> Work[Done[int]]:
         """Blacklist a number; its waiting contacts become `blacklisted` now, those in a
         call at the call's end. The value is how many contacts moved now."""
-        key = normalize_blacklist_phone(phone, region)
+        key = blacklist_key(phone, region)
         moved = yield from blacklist_number(self._q, key, self._clock.epoch(), actor, note or "number blacklisted")
         return Done(len(moved), moved=moved)
 
     def remove(self, phone: str, region: str | None, actor: str | None) -> Work[Done[int]]:
         """Take a number off the blacklist; its `blacklisted` contacts go back to `ready`."""
         q = self._q
-        key = normalize_blacklist_phone(phone, region)
+        key = blacklist_key(phone, region)
         yield count(q["blacklist_remove"], (key,))
         moved = yield from writer.bulk_move(q, "where_number", (key,), (S.BLACKLISTED.value,), S.READY,
                                             "unblacklist", self._clock.epoch(), actor, "number taken off the blacklist")

@@ -12,7 +12,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, is_number_
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
-from dialstate.phones.parse import parse_phone
+from dialstate.phones.parse import BARE_NUMBERS, check_bare_numbers, parse_phone
 from dialstate.phones.zones import resolve_zones
 from dialstate.policy.window import CallingWindow, is_known_zone, validate_timezone
 
@@ -25,24 +25,39 @@ from dialstate.policy.window import CallingWindow, is_known_zone, validate_timez
 # national number whenever `parse` could do nothing else with it (no leading zero, no
 # national prefix to strip), then typed once for validity and zones together. Anything
 # else, and every invalid number (for the reference's reason text), takes the reference
-# path. A number in national form is read the same way when the campaign's region has
-# a plain national prefix to strip. tests/test_cli.py checks both give the same results.
+# path. A number in national form, or bare digits, is read the same way when the
+# campaign's region has a plain trunk prefix to strip (or none), per `bare_numbers`:
+# in "check" mode bare digits in a region with a trunk prefix are typed both ways
+# (national, and as if + were written) with the same tables. tests/test_cli.py and
+# tests/unit/test_phone_reading.py check both paths give the same results.
 
 _INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,16}")
 _DIGITS = re.compile(r"[0-9]+")
-_rules: dict[str, tuple[str, str | None, re.Pattern[str] | None] | None] = {}
+_UNKNOWN = PhoneNumberType.UNKNOWN
+#: Per region: (country code, trunk prefix or None, international prefix pattern or
+#: None, whether the country code is this region's alone); None where numbers not
+#: written with + take the reference path.
+_rules: dict[str | None, tuple[str, str | None, re.Pattern[str] | None, bool] | None] = {}
 _zone_filter: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def phone_and_zones(raw: object, region: str | None, window: CallingWindow | None, tz: str | None,
-                    campaign_tz: str, at: datetime) -> tuple[str | None, str | None, tuple[str, ...]]:
+                    campaign_tz: str, at: datetime,
+                    bare_numbers: str = "check") -> tuple[str | None, str | None, tuple[str, ...]]:
     """(E.164 or None, why it is invalid or None, the zones its window is checked in):
-    what `parse_phone` and `resolve_zones` give, computed faster."""
-    fast = None
-    if isinstance(raw, str):
-        fast = _read_international(raw) if raw.lstrip().startswith("+") else _read_national(raw, region)
+    what `parse_phone(raw, region, bare_numbers)` and `resolve_zones` give, computed faster."""
+    if bare_numbers != "check" and bare_numbers not in BARE_NUMBERS:
+        check_bare_numbers(bare_numbers)
+    fast: tuple[str, int, int] | None = None
+    if isinstance(raw, str) and raw.lstrip().startswith("+"):
+        fast = _read_international(raw)
+    elif isinstance(raw, str) or type(raw) is int:  # an int: a CRM export that lost the +, bare digits
+        written = _read_written(raw if isinstance(raw, str) else str(raw), region, bare_numbers)
+        if isinstance(written, str):  # bare digits valid both ways: refused, the reason says which
+            return None, written, resolve_zones(window, tz, None, campaign_tz, at=at)
+        fast = written
     if fast is None:
-        e164, reason = parse_phone(raw, region)
+        e164, reason = parse_phone(raw, region, bare_numbers)
         if e164 is None:
             return None, reason, resolve_zones(window, tz, None, campaign_tz, at=at)
         fast = _read_international(e164)
@@ -60,9 +75,11 @@ def phone_and_zones(raw: object, region: str | None, window: CallingWindow | Non
     return e164, None, resolve_zones(window, None, e164, campaign_tz, at=at)
 
 
-def _read_international(text: str) -> tuple[str, int, int] | None:
+def _read_international(text: str, invalid_too: bool = False) -> tuple[str, int, int] | None:
     """(E.164, country code, number type) for a valid number in international form
-    that `phonenumbers.parse` would read the same way; None to take the reference path."""
+    that `phonenumbers.parse` would read the same way; None to take the reference path.
+    With `invalid_too`, a number parse reads that way but finds invalid comes back
+    too, typed UNKNOWN."""
     compact = text.strip().replace(" ", "").replace("-", "")
     if not _INTERNATIONAL.fullmatch(compact):
         return None
@@ -79,7 +96,7 @@ def _read_international(text: str) -> tuple[str, int, int] | None:
     if prefix is not None and prefix.match(national):  # parse would try to strip it: let it
         return None
     ntype = _number_type(country, national)
-    if ntype == PhoneNumberType.UNKNOWN:  # invalid: the reference path words the reason
+    if ntype == _UNKNOWN and not invalid_too:  # invalid: the reference path words the reason
         return None
     return compact, country, ntype
 
@@ -198,35 +215,75 @@ def _number_type(country: int, national: str) -> int:
     return _type_in(national, metadata)
 
 
-def _read_national(text: str, region: str | None) -> tuple[str, int, int] | None:
-    """`_read_international` for a number in the national form of `region` (`030 1234567`
-    in DE), when `parse` could only read it one way: the region's national prefix is a
-    plain digit string, and the number starts neither with the international dialling
-    prefix nor with the country code (parse would try those readings)."""
-    rules = _national_rules(region) if region else None
+def _read_written(text: str, region: str | None, bare_numbers: str) -> tuple[str, int, int] | str | None:
+    """`_read_international` for a number not written with +, read as `parse_phone`
+    reads it in `region` (a number in national form, `030 1234567` in DE, or bare
+    digits per `bare_numbers`); the reason when bare digits are refused as ambiguous;
+    None to take the reference path.
+
+    Only where `parse` could read the digits one way: the region's prefix for parsing
+    is its plain trunk prefix (or none), and the number starts neither with the
+    international prefix (parse would strip it) nor, read nationally, with the
+    country code (parse might strip that)."""
+    try:
+        rules = _rules[region]
+    except KeyError:
+        rules = _region_rules(region)
     if rules is None:
         return None
-    country, prefix, idd = rules
-    compact = text.strip().replace(" ", "").replace("-", "")
-    if not _DIGITS.fullmatch(compact) or compact.startswith(country) or (idd is not None and idd.match(compact)):
+    country, trunk, idd, alone = rules
+    text = text.strip()
+    compact = text.replace(" ", "").replace("-", "")
+    if not _DIGITS.fullmatch(compact) or text[0] == "-" or (idd is not None and idd.match(compact)):
         return None
-    if prefix and compact.startswith(prefix):
-        compact = compact[len(prefix):]
-    return _read_international(f"+{country}{compact}")
+    if trunk is not None and compact.startswith(trunk):  # national form
+        if compact.startswith(country):
+            return None
+        return _read_international(f"+{country}{compact[len(trunk):]}")
+    if bare_numbers == "international":
+        return _read_international(f"+{compact}")
+    if trunk is None or bare_numbers == "national":  # the national reading alone
+        if compact.startswith(country):
+            return None
+        return _read_international(f"+{country}{compact}")
+    # "check" where national numbers have a trunk prefix: valid one way only, or refused.
+    # Bare digits that start with the country code: parse, reading them nationally, may
+    # strip it, but only when the digits as they are cannot be a number of the region
+    # (not its pattern, or too long); a country code of one region then makes the
+    # national reading below invalid and parse's the international one: same answer.
+    if not alone and compact.startswith(country):
+        return None
+    national = _read_international(f"+{country}{compact}", invalid_too=True)
+    if national is None:
+        return None
+    international = _read_international(f"+{compact}", invalid_too=True)
+    if international is None:
+        return None
+    if national[2] == _UNKNOWN:
+        return international if international[2] != _UNKNOWN else None
+    if international[2] == _UNKNOWN:
+        return national
+    return f"ambiguous: {national[0]} or {international[0]}"
 
 
-def _national_rules(region: str) -> tuple[str, str | None, re.Pattern[str] | None] | None:
-    """(country code, national prefix, international prefix pattern) of a region whose
-    national prefix is a plain digit string without a transform rule; else None."""
+def _region_rules(region: str | None) -> tuple[str, str | None, re.Pattern[str] | None, bool] | None:
+    """(country code, trunk prefix or None, international prefix pattern, whether the
+    country code is this region's alone) of a region whose prefix for parsing is its
+    plain trunk prefix (or which has neither) and no transform rule; else None (and
+    for no region)."""
     if region in _rules:
         return _rules[region]
-    metadata = PhoneMetadata.metadata_for_region(region)
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
     rules = None
     if metadata is not None and metadata.country_code is not None:
-        prefix = metadata.national_prefix_for_parsing
-        if (prefix is None or _DIGITS.fullmatch(prefix)) and not metadata.national_prefix_transform_rule:
+        trunk = metadata.national_prefix or None
+        prefix = metadata.national_prefix_for_parsing or None
+        if prefix == trunk and (trunk is None or _DIGITS.fullmatch(trunk)) \
+                and not metadata.national_prefix_transform_rule:
+            country = str(metadata.country_code)
             idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
-            rules = (str(metadata.country_code), prefix, idd)
+            alone = len(COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())) == 1
+            rules = (country, trunk if trunk != country else None, idd, alone)
     _rules[region] = rules
     return rules
 
