@@ -19,10 +19,8 @@ from dialstate import Engine
 from dialstate.testing import VirtualClock, admin_conninfo, scratch_pg_database
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TABLES = (
-    "ds_idempotency", "ds_history", "ds_contact", "ds_campaign_zone", "ds_retry_policy",
-    "ds_campaign", "ds_blacklist",
-)
+#: Tables a test starts without rows in (the schema's own records stay).
+KEPT_TABLES = ("ds_schema_info", "ds_feed")
 
 
 @pytest.fixture
@@ -68,9 +66,12 @@ def _truncate_pg(url: str) -> None:
     import psycopg
 
     with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        row = conn.execute("SELECT to_regclass('ds_contact')").fetchone()
-        if row is not None and row[0]:
-            conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'ds\\_%%'")
+            if r[0] not in KEPT_TABLES]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            conn.execute("UPDATE ds_feed SET next = 1")
 
 
 @pytest.fixture

@@ -126,9 +126,10 @@ class Api:
 
     def create_campaign(self, name: object, mode: object, retry_policy: object, calling_window: object,
                         timezone: object, default_region: object, dispositions: object, default_disposition: object,
+                        bare_numbers: object, unique_external_ids: object,
                         timers: Mapping[str, object]) -> Call[Campaign]:
         settings, policy = _settings(name, mode, retry_policy, calling_window, timezone, default_region,
-                                     dispositions, default_disposition, timers)
+                                     dispositions, default_disposition, bare_numbers, unique_external_ids, timers)
         campaigns = self._core.campaigns
 
         def work() -> Work[Campaign]:
@@ -151,7 +152,8 @@ class Api:
         args = bound.arguments
         campaign_settings, policy = _settings(
             name, args["mode"], args["retry_policy"], args["calling_window"], args["timezone"],
-            args["default_region"], args["dispositions"], args["default_disposition"], args["timers"])
+            args["default_region"], args["dispositions"], args["default_disposition"], args["bare_numbers"],
+            args["unique_external_ids"], args["timers"])
         core = self._core
         created: list[int] = []
 
@@ -198,7 +200,8 @@ class Api:
         return write(lambda: self._core.campaigns.update_retry_policy(campaign_id, policy))
 
     def campaign_stats(self, campaign_id: int) -> Call[Any]:
-        return read(lambda: self._core.campaigns.stats(campaign_id))
+        campaigns = self._core.campaigns
+        return Call(lambda: done(campaigns.stats(campaign_id)), write=campaigns.stats_write)
 
     # -- the blacklist ------------------------------------------------------------------------------
 
@@ -255,14 +258,14 @@ def _replay(work: Work[Contact | None], lost: BaseException) -> Work[Done[Contac
 
 
 def _settings(name: object, mode: object, retry_policy: object, calling_window: object, timezone: object,
-              default_region: object, dispositions: object, default_disposition: object,
-              timers: Mapping[str, object]) -> tuple[CampaignSettings, RetryPolicy]:
+              default_region: object, dispositions: object, default_disposition: object, bare_numbers: object,
+              unique_external_ids: object, timers: Mapping[str, object]) -> tuple[CampaignSettings, RetryPolicy]:
     """`create_campaign`'s arguments, checked: the settings and the retry policy."""
     policy = retry_policy if retry_policy is not None else RetryPolicy()
     if not isinstance(policy, RetryPolicy):
         raise ConfigurationError(f"retry_policy must be a RetryPolicy, got {policy!r}")
     settings = CampaignSettings.build(name, mode, calling_window, timezone, default_region, dispositions,
-                                      default_disposition, timers)
+                                      default_disposition, timers, bare_numbers, unique_external_ids)
     return settings, policy
 
 
@@ -276,6 +279,8 @@ def create_campaign_signature(
     *,
     dispositions: Mapping[str, str] | None = None,
     default_disposition: str = "success",
+    bare_numbers: str = "check",
+    unique_external_ids: bool = False,
     **timers: float,
 ) -> None:
     """`create_campaign`'s parameters and their defaults: the faces' `create_campaign`

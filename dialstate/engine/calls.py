@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from dialstate.engine.snapshots import Contact
+from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work
 
 T = TypeVar("T")
@@ -26,8 +27,11 @@ class Done(Generic[T]):
     seq) of contacts a bulk move changed (read back for their subscribers)."""
 
     value: T
-    events: list[tuple[Contact, list[tuple[Any, ...]]]] = field(default_factory=list)
+    #: (snapshot, history rows, the first row's ordinal in `tx`) of each contact written.
+    events: list[tuple[Contact, list[tuple[Any, ...]], int]] = field(default_factory=list)
     moved: list[tuple[int, int]] = field(default_factory=list)
+    #: The transaction's place in the feed (the entries' positions, once committed).
+    tx: Transaction | None = None
 
 
 @dataclass

@@ -20,16 +20,20 @@ from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows, count, one, value
 from dialstate.store.rows import CAMPAIGN_COLUMNS, CAMPAIGN_INSERT_COLUMNS, CONTACT_COLUMNS
 from dialstate.store.statements import Queries
+from dialstate.store.writer import Backend
 
 #: Where a campaign row's settings start (after its identity).
 _SETTINGS_FROM = CAMPAIGN_COLUMNS.index("calling_window")
 #: `contacts()` with no limit.
 _NO_LIMIT = 2**62
+#: PostgreSQL: delta rows of a campaign's counters that `campaign_stats` folds into them.
+FOLD_AFTER = 500
 
 
 class Campaigns:
-    def __init__(self, q: Queries, configs: Configs, clock: Clock) -> None:
+    def __init__(self, q: Queries, configs: Configs, clock: Clock, backend: Backend) -> None:
         self._q = q
+        self._backend = backend
         self._configs = configs
         self._clock = clock
 
@@ -37,7 +41,8 @@ class Campaigns:
         """Insert a campaign and the first version of its policy; returns its id."""
         q = self._q
         now = self._clock.epoch()
-        columns = {**settings.columns(), "status": RUNNING, "policy_version": 1, "created_at": now}
+        columns = {**settings.columns(), "status": RUNNING, "policy_version": 1, "settings_version": 1,
+                   "created_at": now}
         campaign_id = int(value((yield one(q["insert_campaign"], tuple(columns[c] for c in CAMPAIGN_INSERT_COLUMNS)))))
         yield count(q["insert_policy"], (campaign_id, 1, _policy_json(policy), now))
         return campaign_id
@@ -64,11 +69,10 @@ class Campaigns:
         return [Contact.from_row(rows.contact(r, CONTACT_COLUMNS)) for r in found]
 
     def retry_policy(self, campaign_id: int, version: int | None) -> Work[RetryPolicy]:
-        if version is None:
-            _, cfg = yield from self._configs.current(campaign_id)
-        else:
-            cfg = yield from self._configs.get(campaign_id, version)
-        return cfg.policy
+        _, cfg = yield from self._configs.current(campaign_id)
+        if version is None or version == cfg.policy_version:
+            return cfg.policy
+        return (yield from self._configs.policy(campaign_id, version))
 
     def calling_window(self, campaign_id: int) -> Work[CallingWindow | None]:
         _, cfg = yield from self._configs.current(campaign_id)
@@ -92,7 +96,7 @@ class Campaigns:
         if (yield one(q["campaign_status"], (campaign_id,))) is None:
             raise CampaignNotFound(campaign_id)
         yield count(q["set_campaign_status"], (CANCELED, campaign_id))
-        moved = yield from writer.bulk_move(q, "where_campaign", (campaign_id,), sorted(CANCELABLE),
+        moved = yield from writer.bulk_move(q, self._backend, "where_campaign", (campaign_id,), sorted(CANCELABLE),
                                             ContactState.CANCELED_BY_ADMIN, "cancel", now, actor,
                                             "the campaign was canceled")
         return Done(len(moved), moved=moved)
@@ -103,19 +107,33 @@ class Campaigns:
         found = yield one(q["campaign_status_for_update"], (campaign_id,))
         if found is None:
             raise CampaignNotFound(campaign_id)
-        version = found[1] + 1
+        version = found[2] + 1
         yield count(q["insert_policy"], (campaign_id, version, _policy_json(policy), self._clock.epoch()))
         yield count(q["set_policy_version"], (version, campaign_id))
         return version
+
+    @property
+    def stats_write(self) -> bool:
+        """Whether reading the statistics may write (fold counters)."""
+        return self._backend.folds_stats
 
     def stats(self, campaign_id: int) -> Work[CampaignStats]:
         """Contacts by state; finished attempts by outcome and by outcome group; for
         predictive campaigns the abandon rate (abandoned over answered calls)."""
         q = self._q
         campaign = yield from self.get(campaign_id)
-        by_state = {str(k): int(v) for k, v in (yield all_rows(q["count_by_state"], (campaign_id,)))}
-        by_outcome = {str(k): int(v) for k, v in (yield all_rows(q["count_by_outcome"], (campaign_id,)))}
-        answered = int(value((yield one(q["count_answered"], (campaign_id,)))) or 0)
+        params: tuple[int, ...] = (campaign_id,)
+        if self._backend.folds_stats:
+            params = (campaign_id, campaign_id)
+            waiting = value((yield one(q["stat_deltas"], (campaign_id, FOLD_AFTER))))
+            if waiting >= FOLD_AFTER:  # keep the read short: fold the deltas into the counters
+                yield count(q["fold_stats"], params)
+        counters: dict[str, dict[str, int]] = {"s": {}, "o": {}, "a": {}}
+        for kind, key, n in (yield all_rows(q["stats_of"], params)):
+            if n:
+                counters[kind][key] = int(n)
+        by_state, by_outcome = counters["s"], counters["o"]
+        answered = counters["a"].get("", 0)
         by_group: dict[str, int] = {}
         for outcome, n in by_outcome.items():
             group = Outcome(outcome).group.value

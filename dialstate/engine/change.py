@@ -77,8 +77,12 @@ class Move:
     #: History rows in `dialstate.store.rows.HISTORY_COLUMNS` order.
     entries: list[tuple[Any, ...]]
     blacklist: str | None = None
+    #: The first entry's ordinal in its transaction (set by the writer).
+    first_ordinal: int = 0
 
 
+#: Triggers whose entries record the number dialed.
+NUMBER_TRIGGERS = frozenset({"dial", "dial_failed", "call_ended"})
 #: Columns every write sets; the others only when the change touches them.
 ALWAYS_WRITTEN = ("state", "version", "seq", "updated_at", "due_at", "ready_since")
 
@@ -105,12 +109,14 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     new.update(change.updates)
     # Each entry records the attempt and the call as they are after the change.
     seq, attempts, call_id = row["seq"], new["attempts"], new["call_id"]
+    number = new["phone_key"] or new["phone"]
     entries = []
     for from_state, to_state, step in path:
         seq += 1
         entries.append((
             contact_id, seq, from_state, to_state, step.trigger, now, actor, attempts, call_id,
             change.outcome, change.raw_code, change.dialect, cfg.policy_version, step.note,
+            number if step.trigger in NUMBER_TRIGGERS else None,
         ))
     new["state"] = state
     if state == "ready" and row["state"] != "ready":

@@ -26,6 +26,7 @@ from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows
 from dialstate.store.rows import CONTACT_COLUMNS
 from dialstate.store.statements import Queries
+from dialstate.store.writer import Backend
 
 S = ContactState
 #: What each claim does to the contacts it takes, and the call that is for the others.
@@ -35,11 +36,12 @@ _WINDOW_CACHE = 10_000
 
 
 class Claims:
-    def __init__(self, q: Queries, configs: Configs, clock: Clock, rounds: int) -> None:
+    def __init__(self, q: Queries, backend: Backend, configs: Configs, clock: Clock) -> None:
         self._q = q
+        self._backend = backend
         self._configs = configs
         self._clock = clock
-        self._rounds = rounds
+        self._rounds = backend.claim_rounds
         #: (calling window, zone key) -> (open?, since, until): see `_open_zone_keys`.
         self._open_windows: dict[Any, tuple[bool, datetime, datetime]] = {}
 
@@ -78,9 +80,10 @@ class Claims:
             change = (plans.assign_operator(operator_id) if operator_id is not None
                       else plans.dial(facts, plans.new_call_id()))
             moves.append(to_move(facts, change, actor, machine))
-        yield from writer.write(q, moves)
+        tx = yield from writer.write(q, self._backend, moves)
         contacts = [Contact.from_row(m.after) for m in moves]
-        return Done(contacts, [(c, m.entries) for c, m in zip(contacts, moves, strict=True)])
+        return Done(contacts, [(c, m.entries, m.first_ordinal) for c, m in zip(contacts, moves, strict=True)],
+                    tx=tx)
 
     def _claim_open_zones(self, campaign_id: int, open_keys: list[str], personal: str,
                           personal_params: tuple[Any, ...], limit: int) -> Work[list[Any]]:

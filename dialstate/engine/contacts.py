@@ -3,6 +3,7 @@ changed (read back after the commit, for their subscribers)."""
 
 from __future__ import annotations
 
+from dialstate.engine.clock import Clock
 from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent, history_entry
 from dialstate.errors import ContactNotFound
 from dialstate.store import rows
@@ -11,11 +12,12 @@ from dialstate.store.statements import Queries
 
 
 class Contacts:
-    def __init__(self, q: Queries) -> None:
+    def __init__(self, q: Queries, clock: Clock) -> None:
         self._q = q
+        self._clock = clock
 
     def get(self, contact_id: int) -> Work[Contact]:
-        found = yield one(self._q["select_contact"], (contact_id,))
+        found = yield one(self._q["select_contact"], (self._clock.epoch(), contact_id))
         if found is None:
             raise ContactNotFound(contact_id)
         return Contact.from_row(rows.contact(found))

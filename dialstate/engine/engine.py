@@ -93,7 +93,7 @@ class Engine:
             return self._call(other)
         subscribers = self._subscribers
         if subscribers and (done.events or done.moved):
-            subscribers.written(done.events)
+            subscribers.written(done)
             if done.moved:
                 for event in db.read(self._core.contacts.events(done.moved)):
                     subscribers.tell(event)
@@ -204,13 +204,19 @@ class Engine:
         *,
         dispositions: Mapping[str, str] | None = None,
         default_disposition: str = "success",
+        bare_numbers: str = "check",
+        unique_external_ids: bool = False,
         **timers: float,
     ) -> Campaign:
         """Create a campaign; the timers are `before_call_work_seconds`,
         `after_call_work_seconds`, `assign_timeout_seconds`, `dial_timeout_seconds`,
-        `max_call_seconds`, `operator_wait_seconds` and `callback_grace_seconds`."""
+        `max_call_seconds`, `operator_wait_seconds` and `callback_grace_seconds`.
+        `bare_numbers` says how numbers written without `+` or a trunk prefix are read
+        (`check`, `national`, `international`); with `unique_external_ids`, an external
+        id already in the campaign makes a contact a duplicate."""
         return self._call(self._api.create_campaign(name, mode, retry_policy, calling_window, timezone,
-                                                    default_region, dispositions, default_disposition, timers))
+                                                    default_region, dispositions, default_disposition,
+                                                    bare_numbers, unique_external_ids, timers))
 
     def create_campaign_with_contacts(
         self, name: str, contacts: Iterable[object], *, actor: str | None = None,

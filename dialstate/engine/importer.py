@@ -11,6 +11,7 @@ first id, PostgreSQL's COPY) live in `dialstate.store.sqlite` and `.postgres`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from operator import itemgetter
 from typing import Any
@@ -21,7 +22,9 @@ from dialstate.engine.prepare import KEY, POSITION, STATE, ZONE, Adapter, Import
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
 from dialstate.errors import CampaignNotFound, InvalidArgument
-from dialstate.store.ops import Work, all_rows, count, many, one, pull
+from dialstate.store import writer
+from dialstate.store.feed import Transaction
+from dialstate.store.ops import Work, count, found_among, many, one, pull, transaction
 from dialstate.store.postgres import PostgresBackend
 from dialstate.store.sqlite import SqliteBackend
 from dialstate.store.statements import Queries
@@ -32,8 +35,6 @@ S = ContactState
 PARALLEL_AFTER = 20_000
 #: The first key of the PostgreSQL advisory lock an import holds on its campaign.
 IMPORT_LOCK = 7411301
-#: Keys looked up per statement when finding which of a batch's numbers are listed.
-_LOOKUP_CHUNK = 500
 
 #: What a batch source gives the unit: (start index, input items, prepared batch).
 Batch = tuple[int, list[object], PreparedBatch]
@@ -58,14 +59,14 @@ class Importer:
         if found is None:
             raise CampaignNotFound(campaign_id)
         yield one(q["lock_campaign_imports"], (IMPORT_LOCK, campaign_id))
-        cfg = yield from self._configs.get(campaign_id, found[1])
+        cfg = yield from self._configs.get(campaign_id, found[1], found[2])
         settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id, adapt)
         next_id = yield from self._backend.first_ids()
         report = _Tally()
         zone_keys: set[str] = set()
         while (batch := (yield pull(settings))) is not None:
             start, items, prepared = batch
-            written = yield from self._write_batch(prepared, next_id, now, actor, cfg.policy_version)
+            written = yield from self._write_batch(campaign_id, prepared, next_id, now, actor, cfg.policy_version)
             if next_id is not None:
                 next_id += len(prepared.rows)
             ids, told, zones = written
@@ -78,22 +79,22 @@ class Importer:
                     on_reject(start + offset, items[offset], result, reason)
         return report.report()
 
-    def _write_batch(self, batch: PreparedBatch, first_id: int | None, now: float, actor: str | None,
-                     policy_version: int) -> Work[tuple[list[int], list[tuple[int, str, str]], frozenset[str]]]:
+    def _write_batch(self, campaign_id: int, batch: PreparedBatch, first_id: int | None, now: float,
+                     actor: str | None, policy_version: int,
+                     ) -> Work[tuple[list[int], list[tuple[int, str, str]], frozenset[str]]]:
         """Write one batch: (ids added in input order, what `on_reject` hears in input
         order as (offset, result, reason), the zone keys of the contacts added)."""
         q = self._q
+        backend = self._backend
         rows, offsets, rejected, zones = batch.rows, batch.offsets, batch.rejected, batch.zone_keys
         notes = [(position, S.INVALID_RECORD.value, reason) for position, reason in batch.invalid]
         if rows and (yield one(q["blacklist_not_empty"])) is not None:
-            banned = yield from self._present(q["blacklisted_among"], [row[KEY] for row in rows if row[KEY]])
+            banned = yield from found_among(q["blacklisted_among"], (campaign_id, now),
+                                            [row[KEY] for row in rows if row[KEY]])
             if banned:
                 rows, notes = _blacklist(rows, notes, banned, now)
-        new_ids, inserted = (yield from self._backend.insert_contacts(rows, first_id)) if rows else ([], 0)
-        dropped: set[int] = set()
-        if inserted != len(rows):  # the unique index left out numbers in the campaign already
-            present = yield from self._present(q["contacts_present"], new_ids)
-            dropped = {position for position, cid in enumerate(new_ids) if cid not in present}
+        new_ids, dropped = (yield from backend.insert_contacts(rows, first_id, campaign_id)) if rows else ([], set())
+        if dropped:  # another contact of the campaign has the number
             rejected = sorted([*rejected, *(
                 (position if offsets is None else offsets[position], "duplicate",
                  f"{rows[position][KEY]} is already in the campaign") for position in sorted(dropped))])
@@ -102,28 +103,24 @@ class Importer:
         kept = new_ids if not dropped else [cid for position, cid in enumerate(new_ids) if position not in dropped]
         # The first entry of every ready contact is written by the database from the
         # rows just inserted; the others carry a note and are written here.
+        tx: Transaction = yield transaction()
         if notes:
+            key = yield from backend.reserve_entries(tx, len(notes))
             yield many(q["insert_entry"], [
                 (new_ids[position], 1, None, state, "add", now, actor, 0, None, None, None, None,
-                 policy_version, note) for position, state, note in notes])
+                 policy_version, note, None, key + i) for i, (position, state, note) in enumerate(notes)])
             skip = {position for position, _, _ in notes} | dropped
             ready_ids = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in skip]
         else:
             ready_ids = kept
         if ready_ids:
-            yield from self._backend.first_entries(ready_ids, actor, policy_version)
+            first = yield from backend.reserve_entries(tx, len(ready_ids))
+            yield from backend.first_entries(ready_ids, actor, policy_version, first)
+        by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
+        yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
         told = [*rejected, *((position if offsets is None else offsets[position], state, note)
                              for position, state, note in notes)]
         return kept, sorted(told, key=itemgetter(0)), zones
-
-    def _present(self, sql: str, keys: list[Any]) -> Work[set[Any]]:
-        """The values of `keys` that `sql` (its `?*` a list of them) finds."""
-        found: set[Any] = set()
-        q = self._q
-        for i in range(0, len(keys), _LOOKUP_CHUNK):
-            part = keys[i:i + _LOOKUP_CHUNK]
-            found.update(r[0] for r in (yield all_rows(q.expand(sql, len(part)), part)))
-        return found
 
 
 class _Tally:

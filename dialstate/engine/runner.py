@@ -29,6 +29,7 @@ from dialstate.errors import ContactNotFound, IdempotencyConflict, StaleCallEven
 from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows, count, one
 from dialstate.store.statements import Queries
+from dialstate.store.writer import Backend
 
 #: A planner: the facts (and what `load` found) -> the change.
 Planner = Callable[[Facts, Any], Change]
@@ -48,8 +49,9 @@ class Trigger:
 
 
 class Runner:
-    def __init__(self, q: Queries, configs: Configs, clock: Clock, rng: random.Random) -> None:
+    def __init__(self, q: Queries, backend: Backend, configs: Configs, clock: Clock, rng: random.Random) -> None:
         self._q = q
+        self._backend = backend
         self._configs = configs
         self._clock = clock
         self._rng = rng
@@ -61,11 +63,11 @@ class Runner:
             reply = yield from self.reply(key, contact_id, trigger.name)
             if reply is not None:
                 return Done(reply)
-        found = yield one(q["select_contact"], (contact_id,))
+        found = yield one(q["select_contact"], (now, contact_id))
         if found is None:
             raise ContactNotFound(contact_id)
         row = rows.contact(found)
-        cfg = yield from self._configs.get(row["campaign_id"], row["policy_version"])
+        cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
         state = row["state"]
         if trigger.check_call:
             _check_call(contact_id, state, trigger.name, trigger.call_id, row["call_id"])
@@ -76,16 +78,15 @@ class Runner:
             facts.dial_times = tuple((yield from self.dial_times(contact_id)))
         extra = (yield from trigger.load(facts)) if trigger.load is not None else None
         move = to_move(facts, trigger.plan(facts, extra), actor, machine)
-        yield from writer.write(q, [move])
-        if move.after["zone_key"] != row["zone_key"]:  # a new number's zones: claims test them
-            yield count(q["add_zone_key"], (row["campaign_id"], move.after["zone_key"]))
+        tx = yield from writer.write(q, self._backend, [move])
         moved: list[tuple[int, int]] = []
         if move.blacklist is not None:
-            moved = yield from blacklist_number(q, move.blacklist, now, actor, "do not call", exclude=contact_id)
+            moved = yield from blacklist_number(q, self._backend, move.blacklist, now, actor, "do not call",
+                                                exclude=contact_id)
         contact = Contact.from_row(move.after)
         if key is not None:
             yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now))
-        return Done(contact, [(contact, move.entries)], moved)
+        return Done(contact, [(contact, move.entries, move.first_ordinal)], moved, tx)
 
     def dial_times(self, contact_id: int) -> Work[list[tuple[int, float]]]:
         found = yield all_rows(self._q["dial_times"], (contact_id,))
@@ -101,15 +102,15 @@ class Runner:
         return Contact.from_json(json.loads(found[2]))
 
 
-def blacklist_number(q: Queries, phone: str, now: float, actor: str | None, note: str,
+def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor: str | None, note: str,
                      exclude: int = 0) -> Work[list[tuple[int, int]]]:
     """Put `phone` on the blacklist and move its waiting contacts (all but `exclude`)
     to `blacklisted`; those in a call keep it and are decided at its end."""
     from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
 
-    yield count(q["blacklist_add"], (phone, note, now))
+    yield count(q["blacklist_add"], (phone, 0, None, note, actor, now))
     return (yield from writer.bulk_move(
-        q, "where_number_not_on_a_call", (phone, exclude), sorted(BLACKLISTABLE_NOW), "blacklisted",
+        q, backend, "where_number_not_on_a_call", (phone, exclude), sorted(BLACKLISTABLE_NOW), "blacklisted",
         "blacklist", now, actor, note))
 
 

@@ -19,6 +19,7 @@ from dialstate.engine.decisions import DEFAULT_DISPOSITIONS, Meaning
 from dialstate.engine.lifecycle import TIMER_SETTINGS, Timer, timer_for
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.errors import ConfigurationError
+from dialstate.phones import check_bare_numbers
 from dialstate.policy import CallingWindow, RetryPolicy, validate_timezone
 
 #: Campaign statuses.
@@ -39,11 +40,16 @@ class CampaignSettings:
     dispositions: Mapping[str, Meaning]
     default_disposition: str
     timers: Mapping[str, float]
+    #: How bare digits are read (spec section 13): check, national or international.
+    bare_numbers: str = "check"
+    #: Whether an external id already in the campaign makes a contact a duplicate.
+    unique_external_ids: bool = False
 
     @classmethod
     def build(cls, name: object, mode: object, calling_window: object, timezone: object,
               default_region: object, dispositions: object, default_disposition: object,
-              timers: Mapping[str, object]) -> CampaignSettings:
+              timers: Mapping[str, object], bare_numbers: object = "check",
+              unique_external_ids: object = False) -> CampaignSettings:
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"a campaign name must be non-empty text, got {name!r}")
         try:
@@ -66,10 +72,13 @@ class CampaignSettings:
             raise ConfigurationError(
                 f"default_disposition {default_disposition!r} is not one of this campaign's "
                 f"dispositions: {', '.join(sorted(allowed))}")
+        if not isinstance(unique_external_ids, bool):
+            raise ConfigurationError(f"unique_external_ids must be True or False, got {unique_external_ids!r}")
         return cls(
             name=name.strip(), mode=dial_mode, timezone=timezone, default_region=_region(default_region),
             calling_window=calling_window, dispositions=MappingProxyType(own),
             default_disposition=default_disposition, timers=MappingProxyType(_timers(timers)),
+            bare_numbers=check_bare_numbers(bare_numbers), unique_external_ids=unique_external_ids,
         )
 
     def columns(self) -> dict[str, Any]:
@@ -80,6 +89,7 @@ class CampaignSettings:
             "calling_window": json.dumps(self.calling_window.to_json()) if self.calling_window else None,
             "dispositions": json.dumps({k: v.value for k, v in self.dispositions.items()}, sort_keys=True),
             "default_disposition": self.default_disposition, **self.timers,
+            "bare_numbers": self.bare_numbers, "unique_external_ids": self.unique_external_ids,
         }
 
     @classmethod
@@ -93,6 +103,7 @@ class CampaignSettings:
             dispositions=MappingProxyType({k: Meaning(v) for k, v in (row["dispositions"] or {}).items()}),
             default_disposition=row["default_disposition"],
             timers=MappingProxyType({name: float(row[name]) for name in TIMER_SETTINGS}),
+            bare_numbers=row["bare_numbers"], unique_external_ids=bool(row["unique_external_ids"]),
         )
 
 

@@ -136,6 +136,10 @@ class HistoryEntry:
     policy_version: int | None = None
     note: str | None = None
     contact_id: int = 0
+    #: The number dialed, on the entries of a dial and of a call's end.
+    phone: str | None = None
+    #: The entry's place in the transition feed (`Engine.events`).
+    position: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict."""
@@ -161,6 +165,8 @@ def history_entry(values: Mapping[str, Any]) -> HistoryEntry:
         policy_version=values["policy_version"],
         note=values["note"],
         contact_id=values["contact_id"],
+        phone=values["phone"],
+        position=values.get("position"),
     )
 
 
@@ -190,10 +196,16 @@ class ImportReport:
 
 @dataclass(frozen=True, slots=True)
 class TransitionEvent:
-    """What a subscriber hears after a transition committed."""
+    """A committed transition: the contact's snapshot and the history entry."""
 
     contact: Contact
     entry: HistoryEntry
+
+    @property
+    def position(self) -> int:
+        """Its place in the transition feed: unique, and growing in commit order."""
+        assert self.entry.position is not None
+        return self.entry.position
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,23 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dialstate.engine.snapshots import Contact, TransitionEvent, history_entry
+from dialstate.engine.calls import Done
+from dialstate.engine.snapshots import TransitionEvent, history_entry
 from dialstate.store import rows
 
 log = logging.getLogger("dialstate")
 
 Subscriber = Callable[[TransitionEvent], Any]
+
+
+def committed_events(done: Done[Any]) -> Iterable[TransitionEvent]:
+    """The events of the entries a committed unit of work wrote, with their feed
+    positions (known once it committed)."""
+    tx = done.tx
+    for contact, entries, first_ordinal in done.events:
+        for i, entry in enumerate(entries):
+            position = tx.position(first_ordinal + i) if tx is not None else None
+            yield TransitionEvent(contact, history_entry(rows.history((*entry, position))))
 
 
 class Subscribers:
@@ -32,13 +43,12 @@ class Subscribers:
 
         return unsubscribe
 
-    def written(self, events: Iterable[tuple[Contact, list[tuple[Any, ...]]]]) -> None:
-        """Tell of the entries written for each contact (as history rows)."""
+    def written(self, done: Done[Any]) -> None:
+        """Tell of the entries a committed unit of work wrote (as history rows)."""
         if not self._callbacks:
             return
-        for contact, entries in events:
-            for entry in entries:
-                self.tell(TransitionEvent(contact, history_entry(rows.history(entry))))
+        for event in committed_events(done):
+            self.tell(event)
 
     def tell(self, event: TransitionEvent) -> None:
         for callback in list(self._callbacks):

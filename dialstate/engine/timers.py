@@ -26,6 +26,7 @@ from dialstate.errors import ConcurrentUpdate, TimerRuleFailed
 from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows, count, one, value
 from dialstate.store.statements import Queries
+from dialstate.store.writer import Backend
 
 SCHEDULER = "scheduler"
 log = logging.getLogger("dialstate.scheduler")
@@ -49,22 +50,23 @@ class FiredBatch:
 
 
 class Timers:
-    def __init__(self, q: Queries, configs: Configs, clock: Clock, rng: random.Random, runner: Runner,
-                 transient: tuple[type[BaseException], ...]) -> None:
+    def __init__(self, q: Queries, backend: Backend, configs: Configs, clock: Clock, rng: random.Random,
+                 runner: Runner) -> None:
         self._q = q
+        self._backend = backend
         self._configs = configs
         self._clock = clock
         self._rng = rng
         self._runner = runner
         #: Errors that fail a whole batch (the next run retries it), not one contact.
-        self._transient: tuple[type[BaseException], ...] = (ConcurrentUpdate, *transient)
+        self._transient: tuple[type[BaseException], ...] = (ConcurrentUpdate, *backend.errors)
 
     def fire(self, limit: int) -> Work[Done[FiredBatch]]:
         """Fire up to `limit` due contacts. Raises `TimerRuleFailed` (and writes
         nothing) when one contact's rule raised; put that one off with `put_off`."""
         q = self._q
         now = self._clock.epoch()
-        found = yield all_rows(q["select_due"], (now, limit))
+        found = yield all_rows(q["select_due"], (now, now, limit))
         moves: list[Move] = []
         for values in found:
             try:
@@ -75,22 +77,22 @@ class Timers:
                 log.error("the timer rule of contact %s (state %s) failed; retrying it in %.0f s",
                           values[0], values[4], POISON_RETRY_SECONDS, exc_info=exc)
                 raise TimerRuleFailed(values[0], values[4], values[5]) from exc
-        yield from writer.write(q, moves)
+        tx = yield from writer.write(q, self._backend, moves)
         batch = FiredBatch(selected=len(found))
-        done: Done[FiredBatch] = Done(batch)
+        done: Done[FiredBatch] = Done(batch, tx=tx)
         for move in moves:
             if move.blacklist is not None:
                 done.moved.extend((yield from blacklist_number(
-                    q, move.blacklist, now, SCHEDULER, "do not call", exclude=move.before["id"])))
+                    q, self._backend, move.blacklist, now, SCHEDULER, "do not call", exclude=move.before["id"])))
             if move.entries:  # a stale due time cleared is no transition
                 contact = Contact.from_row(move.after)
                 batch.fired.append((move.before["state"], contact))
-                done.events.append((contact, move.entries))
+                done.events.append((contact, move.entries, move.first_ordinal))
         return done
 
     def _fire_one(self, values: tuple[Any, ...], now: float) -> Work[Move]:
         row = rows.contact(values)
-        cfg = yield from self._configs.get(row["campaign_id"], row["policy_version"])
+        cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
         facts = Facts(row, cfg, now)
         timer = cfg.timer(facts.state)
         if timer is None:  # nothing due in this state any more: clear the stale due time

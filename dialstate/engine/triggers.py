@@ -85,7 +85,7 @@ class Triggers:
             if other is not None:
                 raise InvalidPhone(phone, f"contact {other[0]} of this campaign already has {e164}", facts.id)
             zone_key = "|".join(resolve_zones(cfg.window, facts.row["timezone"], e164, cfg.timezone, at=facts.at))
-            banned = yield one(q["is_blacklisted"], (e164,))
+            banned = yield one(q["is_blacklisted"], (e164, facts.row["campaign_id"], facts.now))
             return e164, zone_key, banned is not None
 
         def plan(facts: Facts, found: Any) -> Change:

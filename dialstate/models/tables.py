@@ -1,8 +1,13 @@
 """The tables, declared once with SQLModel.
 
 The contact row is the truth: its `state`, its `version` (the compare-and-set guard),
-its current `call_id` and the due times the scheduler needs (`next_attempt_at`,
-`due_at`). Nothing due lives only in memory.
+its current `call_id`, its numbers with their own state, and the due times the
+scheduler needs (`next_attempt_at`, `due_at`). Nothing due lives only in memory.
+
+A few structures serve one backend only (declared for both, created where used):
+the transition feed's positions are `ds_history.position` on SQLite (one writer: a
+position per entry in commit order), and `ds_history.tx`/`ordinal` with `ds_commit`
+on PostgreSQL (a transaction's entries get their positions when it commits).
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ from sqlmodel import Field, SQLModel
 from dialstate.models.types import JsonText, UtcEpoch
 
 #: Bumped whenever the tables change; the engine refuses an older database.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+#: Indexes that exist on one backend only: the name -> that backend.
+BACKEND_ONLY_INDEXES = {"ix_ds_history_position": "sqlite", "ix_ds_history_tx": "postgresql"}
+
+
+def _backend_index(name: str, *columns: str, **kw: Any) -> sa.Index:
+    return sa.Index(name, *columns, **kw).ddl_if(dialect=BACKEND_ONLY_INDEXES[name])
 
 
 def _time(nullable: bool = True, index: bool = False) -> Any:
@@ -50,7 +63,28 @@ class CampaignRow(SQLModel, table=True):
     max_call_seconds: float = 7200.0
     operator_wait_seconds: float = 60.0
     callback_grace_seconds: float = 900.0
+    #: How bare digits (no +, no trunk prefix) are read: check, national or international.
+    bare_numbers: str = "check"
+    #: Whether an external id already in the campaign makes a contact a duplicate.
+    unique_external_ids: bool = False
+    #: Bumped by each `update_campaign`: the engine's cache of the settings follows it.
+    settings_version: int = 1
     created_at: datetime | None = _time(nullable=False)
+
+
+class CampaignChangeRow(SQLModel, table=True):
+    """One setting changed by `update_campaign`: who, when, old and new (as JSON)."""
+
+    __tablename__ = "ds_campaign_change"
+    __table_args__ = (sa.Index("ix_ds_campaign_change_campaign", "campaign_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="ds_campaign.id")
+    at: datetime | None = _time(nullable=False)
+    actor: str | None = None
+    setting: str
+    old: str | None = None
+    new: str | None = None
 
 
 class RetryPolicyRow(SQLModel, table=True):
@@ -77,8 +111,6 @@ class CampaignZoneRow(SQLModel, table=True):
 class ContactRow(SQLModel, table=True):
     __tablename__ = "ds_contact"
     __table_args__ = (
-        # One valid number once per campaign; invalid numbers have phone_key NULL.
-        sa.UniqueConstraint("campaign_id", "phone_key", name="uq_ds_contact_phone"),
         # Claiming: ready contacts of a campaign by priority, then readiness.
         # Partial: only entering or leaving `ready` touches them, not every transition.
         _ready_index("ix_ds_contact_claim", "campaign_id"),
@@ -89,12 +121,24 @@ class ContactRow(SQLModel, table=True):
             "ix_ds_contact_due_at", "due_at",
             sqlite_where=sa.text("due_at IS NOT NULL"), postgresql_where=sa.text("due_at IS NOT NULL"),
         ),
+        # Finding a CRM's contact (every campaign, or one).
+        sa.Index(
+            "ix_ds_contact_external_id", "external_id", "campaign_id",
+            sqlite_where=sa.text("external_id IS NOT NULL"), postgresql_where=sa.text("external_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="ds_campaign.id")
+    #: The number of the current or last call, else the first one: as given when invalid.
     phone: str
+    #: That number in E.164 (None when it is not a valid number).
     phone_key: str | None = None
+    #: The contact's numbers in order, each with its own state (JSON), when it has
+    #: several; NULL for a contact with one number, which the columns describe.
+    numbers: list[dict[str, Any]] | None = Field(default=None, sa_type=JsonText)
+    #: When the contact was last dialed.
+    last_attempt_at: datetime | None = _time()
     state: str
     version: int = 1
     seq: int = 1
@@ -116,13 +160,39 @@ class ContactRow(SQLModel, table=True):
     updated_at: datetime | None = _time(nullable=False)
 
 
+class NumberRow(SQLModel, table=True):
+    """Each valid number of each contact, once per campaign: the duplicate check, and
+    finding a number's contacts (a lookup, the blacklist). An import claims a batch's
+    numbers before it inserts the contacts that got theirs, so `contact_id` has no
+    foreign key."""
+
+    __tablename__ = "ds_number"
+    __table_args__ = (sa.Index("ix_ds_number_contact", "contact_id"),)
+
+    campaign_id: int = Field(primary_key=True, foreign_key="ds_campaign.id")
+    phone_key: str = Field(primary_key=True)
+    contact_id: int
+
+
 class HistoryRow(SQLModel, table=True):
     """One transition. Keyed by (contact, seq), which also makes a second entry for the
     same step impossible; on SQLite a WITHOUT ROWID table, so each entry writes one
-    B-tree instead of a table and an index."""
+    B-tree for its key (and one for its feed position) instead of a table and indexes."""
 
     __tablename__ = "ds_history"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # The feed on SQLite: entries in commit order.
+        _backend_index("ix_ds_history_position", "position", unique=True),
+        # The feed on PostgreSQL: a transaction's entries in the order it wrote them.
+        _backend_index("ix_ds_history_tx", "tx", "ordinal"),
+        # Finding the contact of a call, past ones too (a late webhook).
+        sa.Index(
+            "ix_ds_history_call", "call_id",
+            sqlite_where=sa.text("trigger IN ('dial', 'dial_failed')"),
+            postgresql_where=sa.text("trigger IN ('dial', 'dial_failed')"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
     contact_id: int = Field(primary_key=True, foreign_key="ds_contact.id")
     seq: int = Field(primary_key=True)
@@ -138,13 +208,89 @@ class HistoryRow(SQLModel, table=True):
     dialect: str | None = None
     policy_version: int | None = None
     note: str | None = None
+    #: The number dialed, on the entries of a dial and of a call's end.
+    phone: str | None = None
+    #: SQLite: the entry's position in the transition feed.
+    position: int | None = Field(default=None, sa_type=sa.BigInteger)
+    #: PostgreSQL: the transaction that wrote the entry, and the entry's place in it.
+    tx: int | None = Field(default=None, sa_type=sa.BigInteger)
+    ordinal: int | None = None
+
+
+class CommitRow(SQLModel, table=True):
+    """PostgreSQL: the feed positions a committed transaction's entries took,
+    `base` .. `last` (= base + n - 1), handed out in commit order."""
+
+    __tablename__ = "ds_commit"
+    __table_args__ = (sa.Index("ix_ds_commit_last", "last"),)
+
+    tx: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    base: int = Field(sa_type=sa.BigInteger)
+    n: int
+    last: int = Field(sa_type=sa.BigInteger)
+
+
+class FeedRow(SQLModel, table=True):
+    """PostgreSQL: the next feed position (one row; its lock orders the commits)."""
+
+    __tablename__ = "ds_feed"
+
+    id: int = Field(default=1, primary_key=True)
+    next: int = Field(default=1, sa_type=sa.BigInteger)
+
+
+class ConsumerRow(SQLModel, table=True):
+    """Where a named subscriber of the feed stopped."""
+
+    __tablename__ = "ds_consumer"
+
+    name: str = Field(primary_key=True)
+    position: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime | None = _time(nullable=False)
+
+
+class StatRow(SQLModel, table=True):
+    """A campaign's counters, kept in the transitions' own transactions: contacts by
+    state (`kind` s), finished attempts by outcome (o), answered calls (a)."""
+
+    __tablename__ = "ds_stat"
+
+    campaign_id: int = Field(primary_key=True, foreign_key="ds_campaign.id")
+    kind: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    n: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class StatDeltaRow(SQLModel, table=True):
+    """PostgreSQL: a transaction's changes to the counters, added as rows of their own
+    (concurrent transitions never wait for a shared counter row) and folded into
+    `ds_stat` now and then (`campaign_stats` reads both)."""
+
+    __tablename__ = "ds_stat_delta"
+    __table_args__ = (sa.Index("ix_ds_stat_delta_campaign", "campaign_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
+    campaign_id: int
+    kind: str
+    key: str
+    n: int = Field(sa_type=sa.BigInteger)
 
 
 class BlacklistRow(SQLModel, table=True):
+    """A number never to call: everywhere (`campaign_id` 0) or in one campaign, for
+    good or until `expires_at`."""
+
     __tablename__ = "ds_blacklist"
+    __table_args__ = (
+        sa.Index("ix_ds_blacklist_expires", "expires_at",
+                 sqlite_where=sa.text("expires_at IS NOT NULL"), postgresql_where=sa.text("expires_at IS NOT NULL")),
+    )
 
     phone: str = Field(primary_key=True)
+    campaign_id: int = Field(default=0, primary_key=True)
+    expires_at: datetime | None = _time()
     note: str | None = None
+    actor: str | None = None
     created_at: datetime | None = _time(nullable=False)
 
 
@@ -156,6 +302,8 @@ class IdempotencyRow(SQLModel, table=True):
     key: str = Field(primary_key=True)
     contact_id: int
     trigger: str
+    #: What the call was asked to do (its arguments), so a reuse for something else is refused.
+    fingerprint: str | None = None
     snapshot: dict[str, Any] = Field(sa_type=JsonText)
     created_at: datetime | None = _time(nullable=False)
 

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from dialstate.errors import ConfigurationError
-from dialstate.store.ops import ALL, COPY, COUNT, MANY, ONE, PULL, Work
+from dialstate.store.feed import Transaction
+from dialstate.store.ops import ALL, COPY, COUNT, MANY, ONE, PULL, TX, Work
 from dialstate.store.postgres import PostgresBackend
 from dialstate.store.sqlite import SqliteBackend
 from dialstate.store.statements import queries
@@ -134,30 +135,32 @@ class Database:
         `source(request)` answers the unit's `pull(request)` (the caller's input);
         `bulk` tunes the connection for a large load while it runs."""
         conn = self.connection()
-        self.backend.begin(conn)
+        backend = self.backend
+        backend.begin(conn)
+        tx = Transaction()
         try:
             if bulk:
-                with self.backend.import_cache(conn):
-                    result = self._drive(conn, work, source)
+                with backend.import_cache(conn):
+                    result = self._drive(conn, work, source, tx)
             else:
-                result = self._drive(conn, work, source)
+                result = self._drive(conn, work, source, tx)
             for hook in self.before_commit:
                 hook()
+            backend.commit(conn, tx)
         except BaseException:
             self.rollback(conn)
             raise
-        conn.commit()
         return result
 
     def read(self, work: Work[T]) -> T:
         """Run `work`, which only reads, holding no snapshot after it."""
         conn = self.connection()
         try:
-            return self._drive(conn, work, None)
+            return self._drive(conn, work, None, None)
         finally:
             self.backend.end_read(conn)
 
-    def _drive(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None) -> T:
+    def _drive(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, tx: Transaction | None) -> T:
         send = work.send
         backend = self.backend
         result: Any = None
@@ -178,6 +181,10 @@ class Database:
                     if source is None:  # pragma: no cover - a unit that pulls needs a source
                         raise RuntimeError("this unit of work reads the caller's input: give run() a source")
                     result = source(params)
+                elif kind == TX:
+                    if tx is None:  # pragma: no cover - a unit that writes history runs with run()
+                        raise RuntimeError("a read-only unit of work asked for its feed transaction")
+                    result = tx
                 else:  # pragma: no cover
                     raise RuntimeError(f"unknown operation {kind!r}")
         except StopIteration as stop:

@@ -19,7 +19,8 @@ T = TypeVar("T")
 #: What a statement's result is: one row (or None), all rows, the rows changed, the
 #: rows changed by running it once per parameter row, rows copied in (PostgreSQL
 #: COPY), or the next item of the caller's input (None at its end).
-ONE, ALL, COUNT, MANY, COPY, PULL = range(6)
+#: TX answers the driver's `dialstate.store.feed.Transaction` for this unit.
+ONE, ALL, COUNT, MANY, COPY, PULL, TX = range(7)
 
 #: (kind, SQL text, parameters)
 Op = tuple[int, str, Any]
@@ -50,6 +51,23 @@ def pull(request: Any = None) -> Op:
     """Ask the driver's source for the next item of the caller's input (`request`
     tells the source how to make it)."""
     return (PULL, "", request)
+
+
+def transaction() -> Op:
+    """Ask the driver for this transaction's place in the feed (a `Transaction`)."""
+    return (TX, "", None)
+
+
+def found_among(sql: str, prefix: Sequence[Any], keys: Sequence[Any], chunk: int = 500) -> Work[set[Any]]:
+    """The values of `keys` that `sql` finds: its first column, for `prefix` followed by
+    a list of keys (its `?*`, or `%s*`), asked `chunk` keys at a time."""
+    from dialstate.store.statements import expand
+
+    found: set[Any] = set()
+    for i in range(0, len(keys), chunk):
+        part = keys[i:i + chunk]
+        found.update(r[0] for r in (yield all_rows(expand(sql, len(part)), (*prefix, *part))))
+    return found
 
 
 def value(row: Sequence[Any] | None) -> Any:

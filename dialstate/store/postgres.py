@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from dialstate.store.ops import Work, all_rows, copy, count
+from dialstate.store.feed import Transaction
+from dialstate.store.ops import Work, all_rows, copy, count, found_among
 from dialstate.store.statements import queries
 
 Q = queries("postgresql")
@@ -65,6 +66,33 @@ class PostgresBackend:
     def import_cache(conn: Any) -> Iterator[None]:
         yield
 
+    # -- the transition feed ------------------------------------------------------------
+
+    @staticmethod
+    def reserve_entries(tx: Transaction, n: int) -> Work[int]:
+        """Reserve `n` history entries: the first one's ordinal in this transaction
+        (the positions are handed out at commit)."""
+        return tx.take(n)
+        yield  # pragma: no cover - makes this a generator
+
+    @staticmethod
+    def commit(conn: Any, tx: Transaction) -> None:
+        """Take this transaction's feed positions, after every transaction that
+        committed before it, and commit. Both go to the server in one pipeline, so the
+        `ds_feed` row that orders the commits is locked only while the server runs
+        them, whatever happens to this process meanwhile."""
+        if not tx.count:
+            conn.commit()
+            return
+        n = tx.count
+        with conn.pipeline():
+            cur = conn.execute(Q["feed_commit"], (n, n, n, n))
+            conn.commit()
+        tx.base = int(cur.fetchone()[0])
+
+    #: Statistics are added as delta rows, folded now and then.
+    folds_stats = True
+
     # -- the import's inserts ----------------------------------------------------------
 
     @staticmethod
@@ -74,17 +102,25 @@ class PostgresBackend:
         yield  # pragma: no cover - makes this a generator
 
     @staticmethod
-    def insert_contacts(batch: list[tuple[Any, ...]], first_id: int | None) -> Work[tuple[list[int], int]]:
+    def insert_contacts(batch: list[tuple[Any, ...]], first_id: int | None,
+                        campaign_id: int) -> Work[tuple[list[int], set[int]]]:
         """Insert a batch's rows (each starting with its position) by COPY into a
-        temporary table and one INSERT ... SELECT: (the id of each position, how many
-        went in)."""
+        temporary table: their numbers first, then the contacts whose numbers no other
+        contact of the campaign has. Returns (the id of each position, the positions
+        left out as duplicates)."""
         ids = [r[0] for r in (yield all_rows(Q["reserve_contact_ids"], (len(batch),)))]
         yield count(Q["import_table"])
         yield copy(Q["copy_import_rows"], [(ids[row[0]], *row[1:]) for row in batch])
+        yield count(Q["claim_imported_numbers"])
         inserted = yield count(Q["insert_imported"])
         yield count(Q["clear_import_table"])
-        return ids, int(inserted)
+        dropped: set[int] = set()
+        if inserted != len(batch):
+            present = yield from found_among(Q["contacts_present"], (), ids)
+            dropped = {position for position, cid in enumerate(ids) if cid not in present}
+        return ids, dropped
 
     @staticmethod
-    def first_entries(ids: list[int], actor: str | None, policy_version: int) -> Work[None]:
-        yield count(Q["first_entries"], (actor, policy_version, ids))
+    def first_entries(ids: list[int], actor: str | None, policy_version: int, first: int) -> Work[None]:
+        """The first entries of `ids`, the first one's ordinal `first`."""
+        yield count(Q["first_entries"], (actor, policy_version, first, ids))

@@ -17,21 +17,25 @@ CONTACT_COLUMNS = (
     "id", "campaign_id", "phone", "phone_key", "state", "version", "seq", "attempts",
     "next_attempt_at", "due_at", "operator_id", "callback_operator_id", "personal_until",
     "call_id", "last_outcome", "priority", "timezone", "zone_key", "external_id", "data",
-    "ready_since", "created_at", "updated_at",
+    "ready_since", "created_at", "updated_at", "numbers", "last_attempt_at",
 )
-#: What `select_contact` adds to a contact's columns: its campaign's status and current
-#: policy version, and whether its number is on the blacklist now.
-CONTACT_FACTS = (*CONTACT_COLUMNS, "campaign_status", "policy_version", "blacklisted")
+#: What `select_contact` adds to a contact's columns: its campaign's status and the
+#: versions of its settings and policy in force, and whether its number is on the
+#: blacklist now.
+CONTACT_FACTS = (*CONTACT_COLUMNS, "campaign_status", "settings_version", "policy_version", "blacklisted")
 
 HISTORY_COLUMNS = (
     "contact_id", "seq", "from_state", "to_state", "trigger", "at", "actor", "attempt",
-    "call_id", "outcome", "raw_code", "dialect", "policy_version", "note",
+    "call_id", "outcome", "raw_code", "dialect", "policy_version", "note", "phone",
 )
+#: A history entry as read: its columns and its feed position.
+ENTRY_COLUMNS = (*HISTORY_COLUMNS, "position")
 
 #: A campaign row: its identity, then its settings.
 CAMPAIGN_COLUMNS = (
     "id", "name", "mode", "status", "timezone", "default_region", "policy_version", "created_at",
     "calling_window", "dispositions", "default_disposition", *TIMER_SETTINGS,
+    "bare_numbers", "unique_external_ids", "settings_version",
 )
 #: The campaign columns an INSERT sets (the id comes from the database).
 CAMPAIGN_INSERT_COLUMNS = CAMPAIGN_COLUMNS[1:]
@@ -43,6 +47,7 @@ FRAGMENTS = {
     "contact_columns": ", ".join(CONTACT_COLUMNS),
     "c_contact_columns": ", ".join(f"c.{c}" for c in CONTACT_COLUMNS),
     "history_columns": ", ".join(HISTORY_COLUMNS),
+    "h_history_columns": ", ".join(f"h.{c}" for c in HISTORY_COLUMNS),
     "history_params": ", ".join("?" * len(HISTORY_COLUMNS)),
     "campaign_columns": ", ".join(CAMPAIGN_COLUMNS),
     "campaign_insert_columns": ", ".join(CAMPAIGN_INSERT_COLUMNS),
@@ -55,6 +60,8 @@ def contact(values: Sequence[Any], keys: Sequence[str] = CONTACT_FACTS) -> dict[
     row = dict(zip(keys, values, strict=True))
     data = row["data"]
     row["data"] = json.loads(data) if data else None
+    numbers = row["numbers"]
+    row["numbers"] = json.loads(numbers) if numbers else None
     return row
 
 
@@ -67,4 +74,5 @@ def campaign(values: Sequence[Any]) -> dict[str, Any]:
 
 
 def history(values: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(HISTORY_COLUMNS, values, strict=True))
+    """A history entry as read (`ENTRY_COLUMNS`) as a dict."""
+    return dict(zip(ENTRY_COLUMNS, values, strict=True))

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from dialstate.store.database import Database
 
 #: The newest migration; the engine needs a database at this revision.
-HEAD = "0001"
+HEAD = "0002"
 #: `ds_schema_info.version` of databases made before the migrations existed, and the
 #: revision whose tables they already have.
-LEGACY_VERSIONS = {1: "0001"}
+LEGACY_VERSIONS = {1: "0001", 2: "0002"}
 #: The key of the PostgreSQL advisory lock that serializes schema changes.
 LOCK_KEY = 7411300
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -187,11 +187,12 @@ def inspect_schema(conn: sa.Connection) -> SchemaState:
 
 
 def _create(conn: sa.Connection) -> None:
-    from dialstate.models.tables import SCHEMA_VERSION, SchemaInfoRow
+    from dialstate.models.tables import SCHEMA_VERSION, FeedRow, SchemaInfoRow
 
     metadata().create_all(conn)
     _stamp(conn, HEAD)
     conn.execute(sa.insert(SchemaInfoRow.__table__).values(id=1, version=SCHEMA_VERSION))  # type: ignore[attr-defined]
+    conn.execute(sa.insert(FeedRow.__table__).values(id=1, next=1))  # type: ignore[attr-defined]
 
 
 def _stamp(conn: sa.Connection, revision: str) -> None:

@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from dialstate.engine.prepare import KEY, POSITION
 from dialstate.errors import DemoDatabaseInUse
-from dialstate.store.ops import Work, count, many, one
+from dialstate.store.feed import Transaction
+from dialstate.store.ops import Work, count, found_among, many, one
 from dialstate.store.statements import expand, queries
 
 #: Page cache while importing (KiB): a big import inserts into indexes keyed by phone
@@ -94,6 +96,24 @@ class SqliteBackend:
         finally:
             conn.execute(f"PRAGMA cache_size = {int(before)}")
 
+    # -- the transition feed ------------------------------------------------------------
+
+    @staticmethod
+    def reserve_entries(tx: Transaction, n: int) -> Work[int]:
+        """Reserve `n` history entries: the value the first one's feed column takes
+        (its position; the writer lock keeps the positions after the last ours)."""
+        if tx.base is None:
+            tx.base = int((yield one(Q["feed_base"]))[0])
+        return tx.base + tx.take(n)
+
+    @staticmethod
+    def commit(conn: Any, tx: Transaction) -> None:
+        """Commit (the feed positions were known up front)."""
+        conn.commit()
+
+    #: Statistics counters need no folding here.
+    folds_stats = False
+
     # -- the import's inserts ----------------------------------------------------------
 
     @staticmethod
@@ -102,18 +122,28 @@ class SqliteBackend:
         return int((yield one(Q["next_contact_id"]))[0])
 
     @staticmethod
-    def insert_contacts(rows: list[tuple[Any, ...]], first_id: int | None) -> Work[tuple[list[int], int]]:
-        """Insert a batch's rows (each starting with its position): (the id of each
-        position, how many went in)."""
+    def insert_contacts(rows: list[tuple[Any, ...]], first_id: int | None,
+                        campaign_id: int) -> Work[tuple[list[int], set[int]]]:
+        """Insert a batch's rows (each starting with its position): their numbers first,
+        then the contacts whose numbers no other contact of the campaign has. Returns
+        (the id of each position, the positions left out as duplicates)."""
         assert first_id is not None
-        sql = Q["insert_contact"].replace("<<first>>", str(int(first_id)))
-        inserted = yield many(sql, rows)
-        return list(range(first_id, first_id + len(rows))), int(inserted)
+        ids = list(range(first_id, first_id + len(rows)))
+        numbers = [(campaign_id, row[KEY], first_id + row[POSITION]) for row in rows if row[KEY] is not None]
+        claimed = yield many(Q["claim_number"], numbers)
+        dropped: set[int] = set()
+        if claimed != len(numbers):
+            got = yield from found_among(Q["numbers_claimed"], (campaign_id,), [n[2] for n in numbers])
+            dropped = {cid - first_id for _, _, cid in numbers if cid not in got}
+        kept = [row for row in rows if row[POSITION] not in dropped] if dropped else rows
+        yield many(Q["insert_contact"].replace("<<first>>", str(int(first_id))), kept)
+        return ids, dropped
 
     @staticmethod
-    def first_entries(ids: list[int], actor: str | None, policy_version: int) -> Work[None]:
+    def first_entries(ids: list[int], actor: str | None, policy_version: int, first: int) -> Work[None]:
+        """The first entries of `ids`, the first one's feed column `first`."""
         sql = expand(Q["first_entries"], len(ids))
-        yield count(sql, (actor, policy_version, *ids))
+        yield count(sql, (actor, policy_version, first, *ids))
 
 
 def campaign_names_in_file(path: Path) -> list[str]:

@@ -1,29 +1,44 @@
-"""The one write path: a guarded state change and its history entries.
+"""The one write path: a guarded state change, its history entries, its counters.
 
 `write` applies moves decided for single contacts (a trigger, a timer, a claim):
 one UPDATE per contact guarded by its version, built from the columns the move
-changes, and the history INSERTs. `bulk_move` moves every contact a `where` clause
-chooses set-wise (cancel a campaign, blacklist a number), one entry each. Both run
-inside the caller's unit of work.
+changes; the history INSERTs, each entry taking its place in the transition feed;
+and the campaign counters the moves change. `bulk_move` moves every contact a
+`where` clause chooses set-wise (cancel a campaign, blacklist a number), one entry
+each. Both run inside the caller's unit of work.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dialstate.engine.change import ALWAYS_WRITTEN, Move
 from dialstate.errors import ConcurrentUpdate
-from dialstate.store.ops import Work, all_rows, count, many
+from dialstate.store.feed import Transaction
+from dialstate.store.ops import Work, all_rows, count, many, transaction
+from dialstate.store.postgres import PostgresBackend
 from dialstate.store.rows import CONTACT_COLUMNS
+from dialstate.store.sqlite import SqliteBackend
 from dialstate.store.statements import Queries, expand
+
+Backend = SqliteBackend | PostgresBackend
 
 #: What a bulk move clears: whatever ties a contact to an operator or a time.
 BULK_CLEARS = ("next_attempt_at", "operator_id", "callback_operator_id", "personal_until")
+#: The entries whose outcome counts as one finished attempt (a passing state writes a
+#: second entry with the same outcome).
+ATTEMPT_ENDS = frozenset({"call_ended", "dial_failed"})
+#: Columns stored as JSON text.
+_JSON_COLUMNS = frozenset({"data", "numbers"})
 
 _ALWAYS = frozenset(ALWAYS_WRITTEN)
 _UPDATES: dict[tuple[int, tuple[str, ...]], str] = {}
+
+#: A counter's change: (campaign, kind, key) -> delta.
+Deltas = Counter[tuple[int, str, str]]
 
 
 def changed_columns(move: Move) -> tuple[str, ...]:
@@ -44,13 +59,14 @@ def update_statement(q: Queries, columns: tuple[str, ...]) -> str:
 
 
 def _value(column: str, value: Any) -> Any:
-    return json.dumps(value) if column == "data" and value is not None else value
+    return json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
 
 
-def write(q: Queries, moves: Sequence[Move]) -> Work[None]:
-    """Write each move's row (guarded by the version it was read at) and its entries.
-    A contact another writer changed first raises `ConcurrentUpdate`: the caller's
-    transaction then writes nothing."""
+def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transaction]:
+    """Write each move's row (guarded by the version it was read at), its entries (each
+    move's `first_ordinal` set to its first entry's place in the transaction) and the
+    counters they change. A contact another writer changed first raises
+    `ConcurrentUpdate`: the caller's transaction then writes nothing."""
     groups: dict[tuple[str, ...], list[Move]] = {}
     for move in moves:
         groups.setdefault(changed_columns(move), []).append(move)
@@ -62,14 +78,75 @@ def write(q: Queries, moves: Sequence[Move]) -> Work[None]:
             first = group[0]
             trigger = first.entries[0][4] if first.entries else "?"
             raise ConcurrentUpdate(first.before["id"], trigger, first.before["version"])
-    entries = [e for m in moves for e in m.entries]
-    if len(entries) == 1:
-        yield count(q["insert_entry"], entries[0])
-    elif entries:
-        yield many(q["insert_entry"], entries)
+    for move in moves:
+        yield from _index_numbers(q, move)
+    tx: Transaction = yield transaction()
+    n = sum(len(m.entries) for m in moves)
+    if n:
+        key = yield from backend.reserve_entries(tx, n)
+        ordinal = tx.count - n
+        rows = []
+        for move in moves:
+            move.first_ordinal = ordinal
+            for entry in move.entries:
+                rows.append((*entry, key))
+                key += 1
+                ordinal += 1
+        yield (count(q["insert_entry"], rows[0]) if len(rows) == 1 else many(q["insert_entry"], rows))
+    yield from add_counters(q, _deltas(moves))
+    return tx
 
 
-def bulk_move(q: Queries, where: str, params: Sequence[Any], from_states: Sequence[str],
+def number_keys(row: dict[str, Any]) -> frozenset[str]:
+    """The valid numbers (E.164) of a contact row."""
+    numbers = row["numbers"]
+    if numbers:
+        return frozenset(n["key"] for n in numbers if n.get("key"))
+    return frozenset((row["phone_key"],)) if row["phone_key"] else frozenset()
+
+
+def _index_numbers(q: Queries, move: Move) -> Work[None]:
+    """Keep `ds_number` (a contact's numbers, unique in its campaign) and the campaign's
+    zone sets in step with a move that changes them."""
+    before, after = move.before, move.after
+    keys = number_keys(after)
+    if keys != number_keys(before):
+        yield count(q["drop_numbers"], (after["id"],))
+        yield many(q["add_number"], [(after["campaign_id"], key, after["id"]) for key in sorted(keys)])
+    if after["zone_key"] != before["zone_key"]:  # a new number's zones: claims test them
+        yield count(q["add_zone_key"], (after["campaign_id"], after["zone_key"]))
+
+
+def _deltas(moves: Iterable[Move]) -> Deltas:
+    deltas: Deltas = Counter()
+    for move in moves:
+        before, after = move.before, move.after
+        campaign = before["campaign_id"]
+        if before["state"] != after["state"]:
+            deltas[(campaign, "s", before["state"])] -= 1
+            deltas[(campaign, "s", after["state"])] += 1
+        ended = False
+        for entry in move.entries:
+            trigger, outcome = entry[4], entry[9]
+            if trigger == "answered":
+                deltas[(campaign, "a", "")] += 1
+            elif outcome is not None and trigger in ATTEMPT_ENDS and not ended:
+                deltas[(campaign, "o", outcome)] += 1
+                ended = True
+    return deltas
+
+
+def add_counters(q: Queries, deltas: Deltas) -> Work[None]:
+    """Add the campaign counters' changes (in one statement), in key order (where rows
+    are shared, concurrent transactions lock them in the same order)."""
+    params = [(*key, n) for key, n in sorted(deltas.items()) if n]
+    if len(params) == 1:
+        yield count(q["stat_add"], params[0])
+    elif params:
+        yield many(q["stat_add"], params)
+
+
+def bulk_move(q: Queries, backend: Backend, where: str, params: Sequence[Any], from_states: Sequence[str],
               to_state: str, trigger: str, now: float, actor: str | None, note: str) -> Work[list[tuple[int, int]]]:
     """Move every contact that `q[where]` (with `params`) chooses and that is in one
     of `from_states` to `to_state`, set-wise, one history entry each. Returns
@@ -81,7 +158,11 @@ def bulk_move(q: Queries, where: str, params: Sequence[Any], from_states: Sequen
     moved = [(r[0], r[1] + 1) for r in (yield all_rows(sql("move_select"), (*params, *states)))]
     if not moved:
         return []
-    yield count(sql("move_history"), (to_state, trigger, now, actor, note, *params, *states))
+    tx: Transaction = yield transaction()
+    first = yield from backend.reserve_entries(tx, len(moved))
+    yield count(sql("move_history"), (to_state, trigger, now, actor, note, first, *params, *states))
+    yield count(sql("move_stat_out"), (*params, *states))
+    yield count(sql("move_stat_in"), (to_state, *params, *states))
     update = sql("move_update").replace("<<clears>>", ", ".join(f"{c} = NULL" for c in BULK_CLEARS))
     yield count(update, (to_state, now, now if to_state == "ready" else None, *params, *states))
     return moved

@@ -10,13 +10,14 @@ SELECT {campaign_columns} FROM ds_campaign ORDER BY id
 SELECT {campaign_columns} FROM ds_campaign WHERE id = ?
 
 -- name: campaign_status
-SELECT status, policy_version FROM ds_campaign WHERE id = ?
+-- A campaign's status and the versions of its settings and policy in force.
+SELECT status, settings_version, policy_version FROM ds_campaign WHERE id = ?
 
 -- name: campaign_status_for_update [postgresql]
-SELECT status, policy_version FROM ds_campaign WHERE id = ? FOR UPDATE
+SELECT status, settings_version, policy_version FROM ds_campaign WHERE id = ? FOR UPDATE
 
 -- name: campaign_status_for_update
-SELECT status, policy_version FROM ds_campaign WHERE id = ?
+SELECT status, settings_version, policy_version FROM ds_campaign WHERE id = ?
 
 -- name: set_campaign_status
 UPDATE ds_campaign SET status = ? WHERE id = ?
@@ -36,20 +37,6 @@ INSERT INTO ds_campaign_zone (campaign_id, zone_key) VALUES (?, ?) ON CONFLICT (
 
 -- name: zone_keys
 SELECT zone_key FROM ds_campaign_zone WHERE campaign_id = ?
-
--- name: count_by_state
-SELECT state, COUNT(*) FROM ds_contact WHERE campaign_id = ? GROUP BY state
-
--- name: count_by_outcome
--- Finished attempts: the first entry that records the outcome (a passing state writes
--- two entries for one attempt).
-SELECT h.outcome, COUNT(*) FROM ds_history h JOIN ds_contact c ON c.id = h.contact_id
-WHERE c.campaign_id = ? AND h.outcome IS NOT NULL AND h.trigger IN ('call_ended', 'dial_failed')
-GROUP BY h.outcome
-
--- name: count_answered
-SELECT COUNT(*) FROM ds_history h JOIN ds_contact c ON c.id = h.contact_id
-WHERE c.campaign_id = ? AND h.trigger = 'answered'
 
 -- name: attempts_histogram
 SELECT attempts, COUNT(*) FROM ds_contact WHERE campaign_id = ? GROUP BY attempts ORDER BY attempts

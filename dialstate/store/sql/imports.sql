@@ -5,12 +5,20 @@ SELECT COALESCE(MAX(id), 0) + 1 FROM ds_contact
 
 -- name: insert_contact
 -- A batch row starts with its position in the batch; `<<first>>` is the batch's first
--- id, so the rows the workers made go in untouched. A number already in the campaign
--- is left out by the unique index (no lookup before); those are looked up after.
+-- id, so the rows the workers made go in untouched.
 INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,
   priority, timezone, zone_key, external_id, data, ready_since, created_at, updated_at)
 VALUES (? + <<first>>, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: claim_number
+-- A number for a new contact: a number already in the campaign is left out by the
+-- primary key (no lookup before); those are looked up after.
+INSERT INTO ds_number (campaign_id, phone_key, contact_id) VALUES (?, ?, ?)
 ON CONFLICT (campaign_id, phone_key) DO NOTHING
+
+-- name: numbers_claimed
+-- Which of the batch's contacts (?*) got their numbers.
+SELECT contact_id FROM ds_number WHERE campaign_id = ? AND contact_id IN (?*)
 
 -- name: reserve_contact_ids
 SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)
@@ -26,12 +34,21 @@ ON COMMIT DROP
 -- name: copy_import_rows
 COPY ds_import_contact FROM STDIN
 
+-- name: claim_imported_numbers
+-- The batch's numbers, those already in the campaign left out by the primary key.
+INSERT INTO ds_number (campaign_id, phone_key, contact_id)
+SELECT campaign_id, phone_key, id FROM ds_import_contact WHERE phone_key IS NOT NULL
+ON CONFLICT (campaign_id, phone_key) DO NOTHING
+
 -- name: insert_imported
+-- The batch's contacts but those whose number another contact of the campaign has.
 INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts, priority,
   timezone, zone_key, external_id, data, ready_since, created_at, updated_at)
-SELECT id, campaign_id, phone, phone_key, state, 1, 1, 0, priority, timezone, zone_key, external_id,
-  data, ready_since, created_at, updated_at FROM ds_import_contact
-ON CONFLICT (campaign_id, phone_key) DO NOTHING
+SELECT i.id, i.campaign_id, i.phone, i.phone_key, i.state, 1, 1, 0, i.priority, i.timezone, i.zone_key,
+  i.external_id, i.data, i.ready_since, i.created_at, i.updated_at FROM ds_import_contact i
+WHERE i.phone_key IS NULL
+   OR EXISTS (SELECT 1 FROM ds_number n WHERE n.campaign_id = i.campaign_id AND n.phone_key = i.phone_key
+              AND n.contact_id = i.id)
 
 -- name: clear_import_table
 TRUNCATE ds_import_contact
@@ -39,17 +56,21 @@ TRUNCATE ds_import_contact
 -- name: contacts_present
 SELECT id FROM ds_contact WHERE id IN (?*)
 
--- name: first_entries
+-- name: first_entries [sqlite]
 -- The first entry of every ready contact, written by the database from the rows just
--- inserted (looked up by primary key); the others carry a note and are written one by one.
-INSERT INTO ds_history ({history_columns})
-SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL
+-- inserted (looked up by primary key); the others carry a note and are written one by
+-- one. The third parameter is the feed position of the first entry.
+INSERT INTO ds_history ({history_columns}, position)
+SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL, NULL,
+       ? + row_number() OVER (ORDER BY id) - 1
 FROM ds_contact WHERE id IN (?*)
 
 -- name: first_entries [postgresql]
--- PostgreSQL takes the ids as one array: it plans a long IN list slowly.
-INSERT INTO ds_history ({history_columns})
-SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL
+-- PostgreSQL takes the ids as one array: it plans a long IN list slowly. The third
+-- parameter is the ordinal of the first entry in this transaction.
+INSERT INTO ds_history ({history_columns}, tx, ordinal)
+SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL, NULL,
+       pg_current_xact_id()::text::bigint, ? + row_number() OVER (ORDER BY id) - 1
 FROM ds_contact WHERE id = ANY(?)
 
 -- name: lock_campaign_imports [postgresql]

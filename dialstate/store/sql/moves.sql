@@ -4,16 +4,27 @@
 -- touches (dialstate.store.writer).
 
 -- name: move_select
--- The contacts a bulk move takes, with the seq of their new entry's predecessor.
-SELECT id, seq FROM ds_contact WHERE <<where>> AND state IN (?*)
+-- The contacts a bulk move takes, with the seq of their new entry's predecessor, in
+-- the order their entries take (by id).
+SELECT id, seq FROM ds_contact WHERE <<where>> AND state IN (?*) ORDER BY id
 
 -- name: move_select [postgresql]
-SELECT id, seq FROM ds_contact WHERE <<where>> AND state IN (?*) FOR UPDATE
+SELECT id, seq FROM ds_contact WHERE <<where>> AND state IN (?*) ORDER BY id FOR UPDATE
 
--- name: move_history
-INSERT INTO ds_history ({history_columns})
+-- name: move_history [sqlite]
+-- The 6th parameter is the feed position of the first entry.
+INSERT INTO ds_history ({history_columns}, position)
 SELECT id, seq + 1, state, ?, ?, ?, ?, attempts, call_id, NULL, NULL, NULL,
-       (SELECT k.policy_version FROM ds_campaign k WHERE k.id = ds_contact.campaign_id), ?
+       (SELECT k.policy_version FROM ds_campaign k WHERE k.id = ds_contact.campaign_id), ?, NULL,
+       ? + row_number() OVER (ORDER BY id) - 1
+FROM ds_contact WHERE <<where>> AND state IN (?*)
+
+-- name: move_history [postgresql]
+-- The 6th parameter is the ordinal of the first entry in this transaction.
+INSERT INTO ds_history ({history_columns}, tx, ordinal)
+SELECT id, seq + 1, state, ?, ?, ?, ?, attempts, call_id, NULL, NULL, NULL,
+       (SELECT k.policy_version FROM ds_campaign k WHERE k.id = ds_contact.campaign_id), ?, NULL,
+       pg_current_xact_id()::text::bigint, ? + row_number() OVER (ORDER BY id) - 1
 FROM ds_contact WHERE <<where>> AND state IN (?*)
 
 -- name: move_update
