@@ -8,6 +8,7 @@ import typer
 
 from dialstate import __version__
 from dialstate.cli import demo, importing, views
+from dialstate.cli.campaigns import campaigns_app
 from dialstate.cli.common import DEFAULT_DB, DbOption
 from dialstate.cli.db import db_app
 from dialstate.cli.errors import DialstateGroup
@@ -15,7 +16,7 @@ from dialstate.cli.errors import DialstateGroup
 app = typer.Typer(
     cls=DialstateGroup,
     name="dialstate",
-    help="Outbound campaign contacts as persisted state machines: demo, import, views, worker.",
+    help="Outbound campaign contacts as persisted state machines: demo, campaigns, import, views, worker.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # errors are one line (see dialstate.cli.errors)
     add_completion=False,
@@ -52,8 +53,8 @@ def worker(
 
 
 app.command("demo")(demo.demo)
-app.command("import")(importing.import_csv)
-app.command("campaigns")(views.campaigns)
+app.command("import", help=importing.IMPORT_HELP)(importing.import_csv)
+app.add_typer(campaigns_app, name="campaigns")
 app.command("contacts")(views.contacts)
 app.command("show")(views.show)
 app.command("stats")(views.stats)

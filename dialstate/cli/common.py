@@ -1,17 +1,20 @@
 """What every command shares: the `--db` and `--json` options, the consoles, opening
-the engine, JSON output."""
+the engine (and refusing to invent a database for a command that only reads), JSON
+output."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from dialstate.engine.engine import Engine
+from dialstate.errors import CliError
 
 DEFAULT_DB = "sqlite:///dialstate.db"
 BACKENDS = ("sqlite", "postgresql")
@@ -50,9 +53,37 @@ def console(*, stderr: bool = False) -> Console:
     return out
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for another database, or one in memory)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:"):
+        return None
+    if parsed.query.get("uri") in ("true", "1"):  # sqlite:///file:PATH?mode=...&uri=true
+        name = name.removeprefix("file:")
+        if parsed.query.get("mode") == "memory" or not name:
+            return None
+    return Path(name)
+
+
+def require_database(url: str) -> None:
+    """Refuse, in one line, a SQLite file that does not exist: the engine would create
+    it (and its directories), and a mistyped path would then show an empty database."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise CliError(f"no database at {path} (nothing to show; `dialstate import` or "
+                       "`dialstate campaigns create` make one; is --db or DIALSTATE_DB right?)")
+
+
 @contextmanager
-def open_engine(url: str, **kwargs: Any) -> Iterator[Engine]:
-    """The engine on `url`, closed when the command ends."""
+def open_engine(url: str, *, must_exist: bool = False, **kwargs: Any) -> Iterator[Engine]:
+    """The engine on `url`, closed when the command ends. With `must_exist` (commands
+    that only read, or change what must already be there) a missing SQLite file is an
+    error instead of a new database."""
+    if must_exist:
+        require_database(url)
     engine = Engine(url, **kwargs)
     try:
         yield engine

@@ -1,5 +1,5 @@
 """How errors reach the user: one readable line on stderr, exit code 1 for runtime
-errors and 2 for usage errors, a traceback only with `--debug`.
+errors, 2 for usage errors and 130 for Ctrl-C, a traceback only with `--debug`.
 
 The handling lives in the root command's `main`, so the installed `dialstate` script
 and typer's test runner behave the same.
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +22,60 @@ from dialstate.errors import DialstateError
 
 USAGE = 2
 FAILURE = 1
+#: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 DEBUG_FLAG = "--debug"
+
+
+class UsageProblem(typer.BadParameter):
+    """A usage error (exit 2) in our own words: options that conflict, a value in the
+    wrong shape. Its message is the whole line (no "Invalid value for ..." before it)."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped the command; the message says what was kept and what was not.
+
+    Not a KeyboardInterrupt: typer turns those into a silent exit 130."""
+
+
+class CtrlC:
+    """Ctrl-C during an import, made safe: the first press only asks the import to stop
+    (`check` raises KeyboardInterrupt at the next safe point: between two reads of the
+    file, or just before the commit); a second press interrupts at once.
+
+    Raising wherever the signal lands could leave the engine's pool of worker
+    processes half started or half stopped, and the import would hang. The workers,
+    forked with this handler, ignore the signal: their parent stops them.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._pid = os.getpid()
+        self._previous: Any = None
+
+    def __enter__(self) -> CtrlC:
+        if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if os.getpid() != self._pid:
+            return
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
 
 
 class DialstateGroup(TyperGroup):
@@ -49,6 +104,12 @@ class DialstateGroup(TyperGroup):
             sys.exit(code)
         return code
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # a command that does not say more itself
+            raise Interrupted("interrupted") from exc
+
 
 def describe(exc: BaseException) -> tuple[str, int]:
     """The one line and the exit code that report `exc`."""
@@ -62,8 +123,10 @@ def describe(exc: BaseException) -> tuple[str, int]:
         return one_line(message), exc.exit_code
     if isinstance(exc, typer.Abort):
         return "aborted", FAILURE
+    if isinstance(exc, Interrupted):
+        return one_line(str(exc)), INTERRUPTED
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupted", 130
+        return "interrupted", INTERRUPTED
     if isinstance(exc, DialstateError):
         return one_line(str(exc)), FAILURE
     if isinstance(exc, UnicodeError):

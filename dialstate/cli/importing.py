@@ -24,8 +24,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dialstate.cli.campaign_file import FILE_FORMAT
+from dialstate.cli.campaign_options import CampaignOptions, settings_options
+from dialstate.cli.campaigns import announce
 from dialstate.cli.common import DEFAULT_DB, DbOption, JsonOption, console, open_engine, print_json
-from dialstate.engine.states import DialMode
+from dialstate.cli.errors import CtrlC, Interrupted, UsageProblem
 from dialstate.errors import CliError, ConfigurationError, DialstateError, SkipRow
 from dialstate.policy import validate_timezone
 
@@ -93,16 +96,19 @@ class Columns:
         return item
 
 
+IMPORT_HELP = f"""Import contacts from a CSV file into a campaign (one transaction: all or nothing).
+
+With --new NAME the campaign is created in the same transaction, with the settings
+below, from options and a campaign file. {FILE_FORMAT}"""
+
+
+@settings_options
 def import_csv(
     file: Annotated[Path, typer.Argument(help="The CSV file (a header line, then one contact per line).")],
+    settings: CampaignOptions,
     campaign: Annotated[int | None, typer.Option(help="Import into this existing campaign (its id).")] = None,
     new: Annotated[str | None, typer.Option("--new", help="Create a campaign with this name and import "
-                                                          "into it.")] = None,
-    mode: Annotated[DialMode, typer.Option(case_sensitive=False,
-                                           help="Dial mode of a --new campaign.")] = DialMode.PREVIEW,
-    region: Annotated[str | None, typer.Option(help="Default region of a --new campaign, to read national "
-                                                    "numbers (e.g. DE).")] = None,
-    timezone: Annotated[str, typer.Option(help="Time zone of a --new campaign.")] = "UTC",
+                                                          "into it (its settings: see below).")] = None,
     phone_column: Annotated[str, typer.Option(help="The column holding the phone number.")] = "phone",
     external_id_column: Annotated[str, typer.Option(help="The column holding your own id, "
                                                          "if present.")] = "external_id",
@@ -117,9 +123,12 @@ def import_csv(
     db: DbOption = DEFAULT_DB,
     as_json: JsonOption = False,
 ) -> None:
-    """Import contacts from a CSV file into a campaign (one transaction: all or nothing)."""
     if (campaign is None) == (new is None):
         raise typer.BadParameter("give exactly one of --campaign ID or --new NAME", param_hint="'--campaign' / '--new'")
+    if campaign is not None and (given := settings.given()):
+        raise UsageProblem(f"{', '.join(given)}: campaign settings apply only to a new campaign (--new NAME); "
+                           f"campaign {campaign} keeps its own")
+    arguments = settings.arguments() if new is not None else {}
     sep = _delimiter_option(delimiter)
     _check_encoding(encoding)
     if not file.is_file():
@@ -140,29 +149,33 @@ def import_csv(
             engine.get_campaign(campaign)  # CampaignNotFound before anything is read
         lines = array("L")
         writer = RejectsWriter(rejects, header) if rejects is not None else None
+        err = console(stderr=True)
         progress = Progress(TextColumn("[bold]importing[/bold] {task.description}"), BarColumn(),
                             DownloadColumn(), TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
-                            console=console(stderr=True), transient=True,
+                            console=err, transient=True, disable=not err.is_terminal,  # no stray line in a log
                             auto_refresh=False)  # no refresh thread: a one-thread process may fork workers
         task = progress.add_task(file.name, total=size or None, rows=0)
+        ctrl_c = CtrlC()
 
         def tick(rows: int) -> None:
+            ctrl_c.check()  # every PROGRESS_EVERY rows: the import stops there, between two reads
             progress.update(task, completed=counter.count, rows=rows)
             progress.refresh()
 
         rows = read_rows(text, file, encoding, sep, len(header), lines, tick)
+        engine.database.before_commit.append(ctrl_c.check)  # pressed after the last row: do not commit
 
         def on_reject(index: int, item: object, result: str, reason: str) -> None:
             if writer is not None:
                 assert isinstance(item, list)
                 writer.write(lines[index], result, reason, item[:len(header)])
 
+        created = None
         try:
-            with progress:
+            with progress, ctrl_c:
                 if new is not None:  # the campaign and its contacts in one transaction
                     created, report = engine.create_campaign_with_contacts(
-                        new, rows, mode=mode, default_region=region, timezone=timezone, actor="import",
-                        on_reject=on_reject, adapt=columns)
+                        new, rows, actor="import", on_reject=on_reject, adapt=columns, **arguments)
                     campaign = created.id
                 else:
                     assert campaign is not None
@@ -171,14 +184,23 @@ def import_csv(
         except BaseException as exc:
             if writer is not None:
                 writer.discard()
+            nothing = " (no campaign was created)" if new is not None else ""
+            if ctrl_c.pressed or isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("interrupted: nothing was imported, the import is one transaction"
+                                  + nothing) from exc
+            if new is not None and isinstance(exc, ConfigurationError) and \
+                    not isinstance(blamed := settings.blame(exc), ConfigurationError):
+                raise blamed from None
             if new is not None and isinstance(exc, DialstateError):
-                raise CliError(f"{exc} (no campaign was created)") from exc
+                raise CliError(f"{exc}{nothing}") from exc
             raise
         if writer is not None:
             writer.close()
-    seconds = time.perf_counter() - started
-    assert campaign is not None
-    _print_report(campaign, len(lines), report, seconds, rejects, as_json)
+        seconds = time.perf_counter() - started
+        if created is not None:
+            announce(engine, created, quiet=as_json)
+        assert campaign is not None
+        _print_report(campaign, len(lines), report, seconds, rejects, as_json)
 
 
 def _print_report(campaign: int, rows: int, report: Any, seconds: float, rejects: Path | None,

@@ -1,5 +1,6 @@
-"""The read-only views: campaigns, contacts, one contact's history, statistics, the
-blacklist, the state diagrams. Each prints rich tables, or JSON with `--json`."""
+"""The read-only views: contacts, one contact's history, statistics, the blacklist, the
+state diagrams (and what the campaign listing shares). Each prints rich tables, or JSON
+with `--json`; none creates a database."""
 
 from __future__ import annotations
 
@@ -26,31 +27,7 @@ StateOption = Annotated[ContactState | None, typer.Option(
 )]
 
 
-# -- campaigns -------------------------------------------------------------------------
-
-def campaigns(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
-    """List the campaigns with their contacts by kind of state."""
-    with open_engine(db) as engine:
-        rows = [(c, engine.campaign_stats(c.id)) for c in engine.campaigns()]
-    if as_json:
-        print_json([{**campaign_json(c), "contacts": dict(s.by_state), "total": s.total} for c, s in rows])
-        return
-    table = Table(title="Campaigns", title_justify="left")
-    for name in ("id", "name", "mode", "status", "contacts", "open", "final", "parked", "created (UTC)"):
-        table.add_column(name, justify="right" if name in ("id", "contacts", "open", "final", "parked") else "left")
-    for campaign, stats in rows:
-        kinds = by_kind(stats.by_state)
-        table.add_row(
-            str(campaign.id), campaign.name, campaign.mode.value, campaign.status, str(stats.total),
-            str(kinds[StateKind.OPEN]), str(kinds[StateKind.FINAL] + kinds[StateKind.PASSING]),
-            str(kinds[StateKind.PARKED]), when(campaign.created_at),
-        )
-    out = console()
-    if rows:
-        out.print(table)
-    else:
-        out.print("no campaigns yet: `dialstate import FILE.csv --new NAME` or `dialstate demo`")
-
+# -- campaigns (`dialstate campaigns` lists them: dialstate.cli.campaigns) ---------------------
 
 def campaign_json(campaign: Campaign) -> dict[str, object]:
     return {
@@ -79,7 +56,7 @@ def contacts(
     as_json: JsonOption = False,
 ) -> None:
     """List a campaign's contacts, optionally in one state."""
-    with open_engine(db) as engine:
+    with open_engine(db, must_exist=True) as engine:
         page, total = list_contacts(engine, campaign, state.value if state else None, limit or None, after)
     if as_json:
         print_json([c.to_json() for c in page])
@@ -108,7 +85,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show a contact: its snapshot and the timeline of its history."""
-    with open_engine(db) as engine:
+    with open_engine(db, must_exist=True) as engine:
         snapshot = engine.get_contact(contact)
         entries = engine.history(contact)
     if as_json:
@@ -168,7 +145,7 @@ def stats(
     as_json: JsonOption = False,
 ) -> None:
     """Contacts by state, finished attempts by outcome group and outcome, abandon rate."""
-    with open_engine(db) as engine:
+    with open_engine(db, must_exist=True) as engine:
         info = engine.get_campaign(campaign)
         numbers = engine.campaign_stats(campaign)
     if as_json:
@@ -262,7 +239,7 @@ def blacklist_remove(
 @blacklist_app.command("list")
 def blacklist_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
     """List the blacklisted numbers."""
-    with open_engine(db) as engine:
+    with open_engine(db, must_exist=True) as engine:
         entries = engine.blacklist()
     if as_json:
         print_json([{"phone": phone, "note": note} for phone, note in entries])

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -189,21 +190,29 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, paral
             yield start, chunk, prepare_batch(chunk, settings, start)
             start += len(chunk)
         return
-    with ProcessPoolExecutor(count, mp_context=context) as pool:
-        pending: deque[tuple[int, list[object], Future[PreparedBatch]]] = deque()
-        try:
-            for chunk in chunks:
-                pending.append((start, chunk, pool.submit(prepare_batch, chunk, settings, start)))
-                start += len(chunk)
-                if len(pending) >= count * AHEAD_PER_WORKER:
-                    first, items_, future = pending.popleft()
-                    yield first, items_, future.result()
-            while pending:
+    # The workers leave Ctrl-C to this process: it stops the import (and so them).
+    pool = ProcessPoolExecutor(count, mp_context=context, initializer=_ignore_interrupts)
+    pending: deque[tuple[int, list[object], Future[PreparedBatch]]] = deque()
+    finished = False
+    try:
+        for chunk in chunks:
+            pending.append((start, chunk, pool.submit(prepare_batch, chunk, settings, start)))
+            start += len(chunk)
+            if len(pending) >= count * AHEAD_PER_WORKER:
                 first, items_, future = pending.popleft()
                 yield first, items_, future.result()
-        finally:
-            for _, _, future in pending:
-                future.cancel()
+        while pending:
+            first, items_, future = pending.popleft()
+            yield first, items_, future.result()
+        finished = True
+    finally:
+        # An import that stops early (an error, an interrupt) does not wait for the
+        # batches its workers are still preparing.
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _picklable(settings: ImportSettings) -> bool:

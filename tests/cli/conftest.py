@@ -1,4 +1,5 @@
-"""Fixtures of the command-line tests: a database file, and one campaign in it.
+"""Fixtures of the command-line tests: a database file (not there yet, or made), one
+campaign in it, a database on each backend, and an empty one on each backend.
 
 Errors reach the user as one line on stderr, exit code 1 for runtime errors and 2 for
 usage errors, and never as a traceback unless `--debug`
@@ -6,6 +7,8 @@ usage errors, and never as a traceback unless `--debug`
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +18,35 @@ from dialstate.testing import VirtualClock
 
 @pytest.fixture
 def db(sqlite_url: str) -> str:
+    """A SQLite database that does not exist yet (commands that write make it)."""
     return sqlite_url
+
+
+@pytest.fixture
+def made_db(db: str) -> str:
+    """The SQLite database, made (with its tables, and nothing in them)."""
+    Engine(db).close()
+    return db
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def any_db(request: pytest.FixtureRequest) -> str:
+    """A database on each backend: a SQLite file not made yet; the session's PostgreSQL
+    database, emptied."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    request.getfixturevalue("pg_engine")  # empties the database
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database that exists but has no tables yet, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "empty.db"
+        path.touch()
+        return f"sqlite:///{path}"
+    return str(request.getfixturevalue("new_pg_database")())
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+import pytest
+
+from dialstate import Campaign, Engine
 from tests.support.cli import assert_one_line_error, run
 
 
@@ -34,15 +36,23 @@ def test_the_database_comes_from_dialstate_db_when_not_given(campaign: int, db: 
     assert [c["name"] for c in json.loads(result.stdout)] == ["Winter renewals"]
 
 
-def test_debug_shows_the_traceback_anywhere_on_the_line(db: str) -> None:
-    result = run("show", "999", "--db", db, "--debug")
+def test_debug_shows_the_traceback_anywhere_on_the_line(made_db: str) -> None:
+    result = run("show", "999", "--db", made_db, "--debug")
     assert result.exit_code == 1
     assert "ContactNotFound" in repr(result.exception)
 
 
-def test_the_cli_runs_as_a_module(tmp_path: Path) -> None:
-    env = {**os.environ, "DIALSTATE_DB": f"sqlite:///{tmp_path / 'm.db'}"}
+def test_the_cli_runs_as_a_module(made_db: str) -> None:
+    env = {**os.environ, "DIALSTATE_DB": made_db}
     done = subprocess.run([sys.executable, "-m", "dialstate.cli", "campaigns"], capture_output=True, text=True,
                           env=env, timeout=60)
     assert done.returncode == 0
     assert "no campaigns yet" in done.stdout
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_exit_130(made_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(self: Engine) -> list[Campaign]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Engine, "campaigns", interrupted)
+    assert_one_line_error(run("campaigns", "--db", made_db), 130, "interrupted")

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -162,3 +167,119 @@ def test_import_of_a_large_file_goes_through_the_worker_processes(
     with Engine(db) as engine:
         assert engine.get_contact(9001).external_id == "x-bad"
         assert engine.get_contact(4500).phone == "+49301004499"
+
+
+def test_import_new_creates_the_campaign_with_the_settings_of_the_options_and_the_file(
+        tmp_path: Path, any_db: str) -> None:
+    settings = write_csv(tmp_path / "c.toml", '[retry_policy]\nmax_attempts = 7\n[timers]\nmax_call_seconds = 600\n')
+    source = write_csv(tmp_path / "c.csv", "phone\n030 1234567\n")
+    result = run("import", str(source), "--new", "Spring", "--settings", str(settings), "--mode", "predictive",
+                 "--region", "DE", "--window", "09:00-18:00", "--days", "mon-sat", "--db", any_db)
+    assert result.exit_code == 0, result.stderr
+    assert "created campaign 1 'Spring': predictive, time zone UTC, region DE; calls 09:00-18:00 mon-sat" \
+        in result.stdout
+    assert "Import into campaign 1" in result.stdout and result.stderr == ""
+    with Engine(any_db) as engine:
+        window = engine.calling_window(1)
+        assert window is not None and (window.start, window.end) == ("09:00", "18:00")
+        assert engine.retry_policy(1).max_attempts == 7
+        assert engine.get_campaign(1).settings["max_call_seconds"] == 600
+        assert engine.get_contact(1).phone == "+49301234567"
+
+
+def test_import_new_without_a_window_warns_that_the_campaign_dials_around_the_clock(
+        tmp_path: Path, any_db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", "phone\n+49 30 1234567\n")
+    result = run("import", str(source), "--new", "Always", "--db", any_db, "--json")
+    assert json.loads(result.stdout)["added"] == 1
+    (warning,) = result.stderr.strip().splitlines()
+    assert warning.startswith("warning: campaign 1 has no calling window") and "around the clock" in warning
+
+
+@pytest.mark.parametrize("args", [
+    ["--mode", "predictive"], ["--region", "DE"], ["--timezone", "Europe/Berlin"], ["--window", "09:00-17:00"],
+    ["--max-attempts", "3"], ["--retry-delay", "busy=60"], ["--after-call-work-seconds", "10"],
+    ["--disposition", "sale=success"], ["--settings", "SETTINGS"],
+], ids=lambda args: args[0])
+def test_campaign_settings_with_an_existing_campaign_are_a_usage_error(
+        campaign: int, tmp_path: Path, db: str, args: list[str]) -> None:
+    settings = write_csv(tmp_path / "c.toml", 'mode = "predictive"\n')
+    source = write_csv(tmp_path / "c.csv", "phone\n+49 30 5555555\n")
+    args = [str(settings) if a == "SETTINGS" else a for a in args]
+    assert_one_line_error(run("import", str(source), "--campaign", str(campaign), *args, "--db", db), 2,
+                          f"{args[0]}: campaign settings apply only to a new campaign (--new NAME); "
+                          f"campaign {campaign} keeps its own")
+    with Engine(db) as engine:
+        assert engine.campaign_stats(campaign).total == 3  # nothing imported
+
+
+def test_every_campaign_setting_given_with_an_existing_campaign_is_named(campaign: int, tmp_path: Path,
+                                                                          db: str) -> None:
+    source = write_csv(tmp_path / "c.csv", "phone\n+49 30 5555555\n")
+    result = run("import", str(source), "--campaign", str(campaign), "--mode", "agentless", "--holiday",
+                 "2026-12-25", "--jitter", "0.2", "--db", db)
+    assert_one_line_error(result, 2, "--mode, --holiday, --jitter: campaign settings apply only to a new campaign")
+
+
+def read_position(pid: int, path: Path) -> int | None:
+    """How far process `pid` has read the file at `path` (None while it has not opened it)."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if Path(os.readlink(fd)) == path:
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                return int(info.split("pos:")[1].split()[0])
+        except (OSError, IndexError, ValueError):  # the descriptor closed meanwhile
+            continue
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="needs Linux /proc to see the import's progress")
+def test_ctrl_c_during_an_import_says_nothing_was_imported_and_exits_130(tmp_path: Path, any_db: str) -> None:
+    rows = 400_000
+    source = tmp_path / "big.csv"
+    with open(source, "w") as f:
+        f.write("phone,external_id\n")
+        f.writelines(f"+49 30 {1_000_000 + i},x{i}\n" for i in range(rows))
+    size = source.stat().st_size
+    # Its own process group, which a terminal's Ctrl-C reaches whole: the command and
+    # the worker processes that prepare its batches.
+    proc = subprocess.Popen([sys.executable, "-m", "dialstate.cli", "import", str(source), "--new", "Big",
+                             "--db", any_db], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        position = None
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            position = read_position(proc.pid, source)
+            if position is not None and position > size // 4:  # well past the header: the import is under way
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None and position is not None and position < size, "the import ended before Ctrl-C"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and out == ""
+    assert err.strip().splitlines() == [
+        "error: interrupted: nothing was imported, the import is one transaction (no campaign was created)"]
+    with Engine(any_db) as engine:
+        assert engine.campaigns() == []
+
+
+def test_a_first_ctrl_c_asks_the_import_to_stop_and_a_second_one_stops_it_at_once() -> None:
+    from dialstate.cli.errors import CtrlC
+
+    with CtrlC() as ctrl_c:
+        ctrl_c.check()  # not pressed: nothing happens
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs between two bytecodes of this (the main) thread
+        assert ctrl_c.pressed
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c.check()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -18,8 +18,8 @@ def test_campaigns_lists_each_campaign_with_its_contacts(campaign: int, db: str)
     assert "Winter renewals" in result.stdout and "preview" in result.stdout
 
 
-def test_campaigns_on_an_empty_database_says_how_to_start(db: str) -> None:
-    result = run("campaigns", "--db", db)
+def test_campaigns_on_an_empty_database_says_how_to_start(made_db: str) -> None:
+    result = run("campaigns", "--db", made_db)
     assert result.exit_code == 0
     assert "no campaigns yet" in result.stdout
 
@@ -54,8 +54,8 @@ def test_contacts_in_a_state_nobody_is_in_says_so(campaign: int, db: str) -> Non
     assert "no contacts in state success" in result.stdout
 
 
-def test_contacts_of_an_unknown_campaign_is_an_error(db: str) -> None:
-    assert_one_line_error(run("contacts", "42", "--db", db), 1, "campaign 42 does not exist")
+def test_contacts_of_an_unknown_campaign_is_an_error(made_db: str) -> None:
+    assert_one_line_error(run("contacts", "42", "--db", made_db), 1, "campaign 42 does not exist")
 
 
 def test_contacts_with_an_unknown_state_is_a_usage_error(campaign: int, db: str) -> None:
@@ -76,8 +76,8 @@ def test_show_as_json_gives_the_snapshot_and_every_entry(campaign: int, db: str)
         "ready", "operator_assigned", "before_call_work", "dialing", "retry_scheduled"]
 
 
-def test_show_of_an_unknown_contact_is_an_error(db: str) -> None:
-    assert_one_line_error(run("show", "999", "--db", db), 1, "contact 999 does not exist")
+def test_show_of_an_unknown_contact_is_an_error(made_db: str) -> None:
+    assert_one_line_error(run("show", "999", "--db", made_db), 1, "contact 999 does not exist")
 
 
 def test_stats_prints_states_and_attempts_by_outcome_group(campaign: int, db: str) -> None:
@@ -105,8 +105,8 @@ def test_stats_of_a_predictive_campaign_show_the_abandon_rate(db: str, clock: Vi
     assert "Abandon rate (abandoned / answered calls): 50.0%" in result.stdout
 
 
-def test_stats_of_an_unknown_campaign_is_an_error(db: str) -> None:
-    assert_one_line_error(run("stats", "7", "--db", db), 1, "campaign 7 does not exist")
+def test_stats_of_an_unknown_campaign_is_an_error(made_db: str) -> None:
+    assert_one_line_error(run("stats", "7", "--db", made_db), 1, "campaign 7 does not exist")
 
 
 @pytest.mark.parametrize("mode", [m.value for m in DialMode])

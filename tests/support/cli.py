@@ -11,9 +11,10 @@ from dialstate.cli import app
 _runner = CliRunner()
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> Any:
-    """`dialstate args`, run in this process; the typer test result (exit_code, stdout, stderr)."""
-    return _runner.invoke(app, list(args), env=env)
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Any:
+    """`dialstate args`, run in this process (`input` on its stdin); the typer test
+    result (exit_code, stdout, stderr)."""
+    return _runner.invoke(app, list(args), env=env, input=input)
 
 
 def assert_one_line_error(result: Any, code: int, *fragments: str) -> None:
