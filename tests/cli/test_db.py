@@ -85,11 +85,12 @@ def test_db_current_on_a_database_older_than_dialstate_says_to_run_db_upgrade(
     from dialstate.store import schema
 
     Engine(empty_db).close()
+    known = schema.revisions()
     monkeypatch.setattr(schema, "HEAD", "9001")
-    monkeypatch.setattr(schema, "revisions", lambda: ["0001", "9001"])
+    monkeypatch.setattr(schema, "revisions", lambda: [*known, "9001"])
     result = run("db", "current", "--db", empty_db)
     assert result.exit_code == 0
-    assert "revision 0001; this dialstate needs 9001: run `dialstate db upgrade --db" in result.stdout
+    assert f"revision {known[-1]}; this dialstate needs 9001: run `dialstate db upgrade --db" in result.stdout
     assert json.loads(run("db", "current", "--db", empty_db, "--json").stdout)["standing"] == "older"
 
 
