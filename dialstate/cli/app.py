@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dialstate import __version__
-from dialstate.cli import demo, importing, views
+from dialstate.cli import demo, events, importing, views
 from dialstate.cli.campaigns import campaigns_app
 from dialstate.cli.common import DEFAULT_DB, DbOption
 from dialstate.cli.db import db_app
@@ -58,6 +58,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.command("contacts")(views.contacts)
 app.command("show")(views.show)
 app.command("stats")(views.stats)
+app.command("events")(events.events)
 app.add_typer(views.blacklist_app, name="blacklist")
 app.command("diagram")(views.diagram)
 app.command("worker")(worker)

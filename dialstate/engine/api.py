@@ -15,11 +15,12 @@ from typing import Any
 
 from dialstate.engine.calls import Call, Done, done, read, write
 from dialstate.engine.core import Core
+from dialstate.engine.feed import check_position
 from dialstate.engine.importer import check_contacts
 from dialstate.engine.prepare import Adapter, RejectHook
 from dialstate.engine.runner import Trigger
 from dialstate.engine.settings import PAUSED, RUNNING, CampaignSettings
-from dialstate.engine.snapshots import Campaign, Contact, ImportReport
+from dialstate.engine.snapshots import Campaign, Contact, ImportReport, TransitionEvent
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.engine.timers import FiredBatch
 from dialstate.errors import (
@@ -95,6 +96,31 @@ class Api:
 
     def update_phone(self, contact_id: int, phone: str, actor: str | None, key: str | None) -> Call[Contact]:
         return self._trigger(contact_id, self._core.triggers.update_phone(phone), actor, key)
+
+    # -- the feed ------------------------------------------------------------------------------
+
+    def events(self, after: int, limit: int, campaign_id: int | None) -> Call[list[TransitionEvent]]:
+        return read(lambda: self._core.feed.events(after, limit, campaign_id))
+
+    def feed_start(self, consumer: str | None, after: int | None) -> Call[int]:
+        """Where a feed subscription starts: a consumer where it stopped (or at `after`,
+        0 by default, when first seen); an anonymous one at `after`, or at the end."""
+        feed = self._core.feed
+        if consumer is not None and (not isinstance(consumer, str) or not consumer.strip()):
+            raise InvalidArgument(f"consumer must be a non-empty name, got {consumer!r}")
+        if after is not None:
+            check_position("after", after)
+
+        def work() -> Work[int]:
+            if consumer is not None:
+                stored = yield from feed.consumer_position(consumer)
+                return stored if stored is not None else (after or 0)
+            return after if after is not None else (yield from feed.end())
+
+        return read(work)
+
+    def save_position(self, consumer: str, position: int) -> Call[None]:
+        return write(lambda: self._core.feed.save_position(consumer, position))
 
     # -- reading contacts --------------------------------------------------------------------
 

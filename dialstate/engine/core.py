@@ -11,6 +11,7 @@ from dialstate.engine.claims import Claims
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.contacts import Contacts
+from dialstate.engine.feed import Feed
 from dialstate.engine.importer import Importer
 from dialstate.engine.machine import build_all
 from dialstate.engine.plans import TIMEOUT_RULES
@@ -38,3 +39,4 @@ class Core:
         self.blacklist = Blacklist(q, backend, clock)
         self.importer = Importer(q, self.configs, clock, backend)
         self.timers = Timers(q, backend, self.configs, clock, rng, self.runner)
+        self.feed = Feed(q, clock)

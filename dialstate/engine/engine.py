@@ -4,7 +4,7 @@ one transaction on its database and, once it committed, tells the subscribers.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -13,11 +13,13 @@ from dialstate.engine.api import Api
 from dialstate.engine.calls import Call
 from dialstate.engine.clock import Clock, ClockSource
 from dialstate.engine.core import Core
+from dialstate.engine.listeners import FEED_BATCH, FeedSubscription, Subscription
 from dialstate.engine.prepare import Adapter, BatchSource, RejectHook
-from dialstate.engine.snapshots import Campaign, CampaignStats, Contact, HistoryEntry, ImportReport
+from dialstate.engine.snapshots import Campaign, CampaignStats, Contact, HistoryEntry, ImportReport, TransitionEvent
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.engine.subscribers import Subscriber, Subscribers
 from dialstate.engine.timers import FiredBatch
+from dialstate.errors import InvalidArgument
 from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
@@ -46,6 +48,7 @@ class Engine:
         self._core = Core(self._db.q, self._db.backend, self._clock)
         self._api = Api(self._core, self._db.integrity_errors)
         self._subscribers = Subscribers()
+        self._feeds: set[FeedSubscription] = set()
 
     # -- basics ------------------------------------------------------------------------
 
@@ -63,6 +66,8 @@ class Engine:
         return self._clock.now()
 
     def close(self) -> None:
+        for subscription in list(self._feeds):
+            subscription.cancel()
         self._db.close()
 
     def __enter__(self) -> Self:
@@ -71,11 +76,54 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call `callback(event)` after each committed transition made in this process.
-        Returns a function that unsubscribes. A callback that raises is logged and
-        undoes nothing."""
-        return self._subscribers.add(callback)
+    def subscribe(self, callback: Subscriber, scope: str = "process", *, consumer: str | None = None,
+                  after: int | None = None) -> Subscription:
+        """Call `callback(event)` for each committed transition.
+
+        `scope="process"` (the default): the transitions this process commits, right
+        after each commit, in the thread that made it; a callback that raises is
+        logged and undoes nothing. `scope="all"`: the transitions of every process, in
+        commit order, at least once, from a thread of this subscription's own (a
+        raising callback is logged and retried with backoff). It starts at the end of
+        the feed, or after position `after`; a named `consumer` keeps its position in
+        the database and resumes where it stopped (first seen: at `after`, default 0).
+
+        Returns the subscription: call it, or pass it to `unsubscribe`, to end it.
+        """
+        if not callable(callback):
+            raise InvalidArgument(f"callback must be callable, got {callback!r}")
+        if scope == "process":
+            if consumer is not None or after is not None:
+                raise InvalidArgument("consumer= and after= are for scope='all' (the feed of every process)")
+            return self._subscribers.add(callback)
+        if scope != "all":
+            raise InvalidArgument(f"scope must be 'process' or 'all', got {scope!r}")
+        start = self._call(self._api.feed_start(consumer, after))
+        feed = self._core.feed
+
+        def save(position: int) -> None:
+            assert consumer is not None
+            self._call(self._api.save_position(consumer, position))
+
+        subscription = FeedSubscription(
+            callback, start, consumer, lambda position: self._db.read(feed.events(position, FEED_BATCH, None)),
+            save, self._feeds.discard)
+        self._feeds.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """End a subscription; returns once none of its callbacks is running and, for a
+        consumer, its position is stored."""
+        if not isinstance(subscription, Subscription):
+            raise InvalidArgument(f"unsubscribe takes what subscribe returned, got {subscription!r}")
+        subscription.cancel()
+
+    def events(self, after: int = 0, limit: int = 1000, campaign_id: int | None = None) -> list[TransitionEvent]:
+        """The transition feed: committed transitions after position `after`, in commit
+        order (every process's), at most `limit`; of one campaign when given. Each
+        event's `position` is unique and grows in commit order: asking again with the
+        last position seen never misses one that committed later."""
+        return self._call(self._api.events(after, limit, campaign_id))
 
     # -- running calls ------------------------------------------------------------------------
 

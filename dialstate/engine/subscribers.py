@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from dialstate.engine.calls import Done
+from dialstate.engine.listeners import Subscription
 from dialstate.engine.snapshots import TransitionEvent, history_entry
 from dialstate.store import rows
 
@@ -33,15 +34,15 @@ class Subscribers:
     def __bool__(self) -> bool:
         return bool(self._callbacks)
 
-    def add(self, callback: Subscriber) -> Callable[[], None]:
-        """Subscribe `callback`; returns a function that unsubscribes it."""
+    def add(self, callback: Subscriber) -> Subscription:
+        """Subscribe `callback`; returns the subscription (call it to unsubscribe)."""
         self._callbacks.append(callback)
 
         def unsubscribe() -> None:
             if callback in self._callbacks:
                 self._callbacks.remove(callback)
 
-        return unsubscribe
+        return Subscription(unsubscribe)
 
     def written(self, done: Done[Any]) -> None:
         """Tell of the entries a committed unit of work wrote (as history rows)."""
