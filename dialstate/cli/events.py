@@ -54,7 +54,8 @@ def events(
 def line(event: TransitionEvent) -> str:
     e = event.entry
     move = e.to_state.value if e.from_state is None else f"{e.from_state.value} -> {e.to_state.value}"
-    outcome = "" if e.outcome is None else f" {e.outcome.value}" + (f" ({e.dialect} {e.raw_code})" if e.raw_code else "")
+    code = f" ({e.dialect} {e.raw_code})" if e.raw_code else ""
+    outcome = "" if e.outcome is None else f" {e.outcome.value}{code}"
     actor = f" by {e.actor}" if e.actor else ""
     return (f"{event.position:>8} {e.at:%Y-%m-%d %H:%M:%S} contact {event.contact.id} campaign "
             f"{event.contact.campaign_id}: {move} [{e.trigger}]{outcome}{actor}")
