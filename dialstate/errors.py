@@ -28,9 +28,13 @@ class CampaignNotFound(DialstateError, LookupError):
 
 
 class ContactNotFound(DialstateError, LookupError):
-    def __init__(self, contact_id: object) -> None:
+    def __init__(self, contact_id: object = None, *, call_id: str | None = None) -> None:
         self.contact_id = contact_id
-        super().__init__(f"contact {contact_id!r} does not exist")
+        self.call_id = call_id
+        if call_id is not None:
+            super().__init__(f"no contact has or had call {call_id!r}")
+        else:
+            super().__init__(f"contact {contact_id!r} does not exist")
 
 
 class InvalidTransition(DialstateError):

@@ -17,10 +17,11 @@ from dialstate.engine.calls import Call, Done, done, read, write
 from dialstate.engine.core import Core
 from dialstate.engine.feed import check_position
 from dialstate.engine.importer import check_contacts
+from dialstate.engine.lifecycle import TIMER_SETTINGS
 from dialstate.engine.prepare import Adapter, RejectHook
 from dialstate.engine.runner import Trigger
-from dialstate.engine.settings import PAUSED, RUNNING, CampaignSettings
-from dialstate.engine.snapshots import Campaign, Contact, ImportReport, TransitionEvent
+from dialstate.engine.settings import PAUSED, RUNNING, UNSET, CampaignSettings
+from dialstate.engine.snapshots import Campaign, CampaignChange, Contact, ImportReport, TransitionEvent
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.engine.timers import FiredBatch
 from dialstate.errors import (
@@ -97,6 +98,10 @@ class Api:
     def update_phone(self, contact_id: int, phone: str, actor: str | None, key: str | None) -> Call[Contact]:
         return self._trigger(contact_id, self._core.triggers.update_phone(phone), actor, key)
 
+    def update_contact(self, contact_id: int, fields: dict[str, Any], actor: str | None,
+                       key: str | None) -> Call[Contact]:
+        return self._trigger(contact_id, self._core.triggers.update_contact(fields), actor, key)
+
     # -- the feed ------------------------------------------------------------------------------
 
     def events(self, after: int, limit: int, campaign_id: int | None) -> Call[list[TransitionEvent]]:
@@ -129,6 +134,13 @@ class Api:
 
     def history(self, contact_id: int) -> Call[list[Any]]:
         return read(lambda: self._core.contacts.history(contact_id))
+
+    def find_call(self, call_id: str) -> Call[Contact]:
+        return read(lambda: self._core.contacts.find_call(call_id))
+
+    def find_contacts(self, campaign_id: int | None, external_id: object, phone: object,
+                      region: str | None) -> Call[list[Contact]]:
+        return read(lambda: self._core.contacts.find(campaign_id, external_id, phone, region))
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -220,6 +232,21 @@ class Api:
     def cancel_campaign(self, campaign_id: int, actor: str | None) -> Call[int]:
         return Call(lambda: self._core.campaigns.cancel(campaign_id, actor))
 
+    def update_campaign(self, campaign_id: int, changes: dict[str, Any], actor: str | None) -> Call[Campaign]:
+        changes = {name: value for name, value in changes.items() if value is not UNSET}
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise ConfigurationError(f"update_campaign cannot change {sorted(unknown)}; it changes "
+                                     f"{', '.join(sorted(UPDATABLE))} (a campaign keeps its mode; retry policies "
+                                     "have update_retry_policy)")
+        if not changes:
+            raise InvalidArgument("update_campaign needs at least one setting to change")
+        campaigns, clock = self._core.campaigns, self._core.clock
+        return write(lambda: campaigns.update(campaign_id, changes, actor, clock.epoch()))
+
+    def campaign_history(self, campaign_id: int) -> Call[list[CampaignChange]]:
+        return read(lambda: self._core.campaigns.changes(campaign_id))
+
     def update_retry_policy(self, campaign_id: int, policy: RetryPolicy) -> Call[int]:
         if not isinstance(policy, RetryPolicy):
             raise ConfigurationError(f"policy must be a RetryPolicy, got {policy!r}")
@@ -274,6 +301,11 @@ class Api:
             return Call(put_off)
 
         return Call(lambda: timers.fire(limit), recover=recover)
+
+
+#: What `update_campaign` may change.
+UPDATABLE = frozenset({"name", "calling_window", "timezone", "default_region", "dispositions", "default_disposition",
+                       "bare_numbers", "unique_external_ids", *TIMER_SETTINGS})
 
 
 def _replay(work: Work[Contact | None], lost: BaseException) -> Work[Done[Contact]]:

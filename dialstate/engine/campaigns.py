@@ -8,17 +8,17 @@ from typing import Any
 from dialstate.engine.calls import Done
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
-from dialstate.engine.lifecycle import CANCELABLE
+from dialstate.engine.lifecycle import CANCELABLE, TIMER_SETTINGS
 from dialstate.engine.settings import CANCELED, PAUSED, RUNNING, CampaignSettings
-from dialstate.engine.snapshots import Campaign, CampaignStats, Contact
+from dialstate.engine.snapshots import Campaign, CampaignChange, CampaignStats, Contact
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgument
 from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
 from dialstate.store import rows, writer
-from dialstate.store.ops import Work, all_rows, count, one, value
-from dialstate.store.rows import CAMPAIGN_COLUMNS, CAMPAIGN_INSERT_COLUMNS, CONTACT_COLUMNS
+from dialstate.store.ops import Work, all_rows, count, many, one, value
+from dialstate.store.rows import CAMPAIGN_COLUMNS, CAMPAIGN_INSERT_COLUMNS, CAMPAIGN_JSON, CONTACT_COLUMNS
 from dialstate.store.statements import Queries
 from dialstate.store.writer import Backend
 
@@ -101,6 +101,42 @@ class Campaigns:
                                             "the campaign was canceled")
         return Done(len(moved), moved=moved)
 
+    def update(self, campaign_id: int, changes: dict[str, Any], actor: str | None, now: float) -> Work[Campaign]:
+        """Change some of a campaign's settings (`update_campaign`'s arguments, checked
+        as `create_campaign` checks them): each change is kept, with `actor` and time,
+        for `campaign_history`; the next decisions use the new settings."""
+        q = self._q
+        found = yield one(q["select_campaign_for_update"], (campaign_id,))
+        if found is None:
+            raise CampaignNotFound(campaign_id)
+        row = rows.campaign(found)
+        current = CampaignSettings.from_row(row)
+        timers = {**current.timers, **{k: v for k, v in changes.items() if k in TIMER_SETTINGS}}
+        merged = CampaignSettings.build(
+            changes.get("name", current.name), current.mode, changes.get("calling_window", current.calling_window),
+            changes.get("timezone", current.timezone), changes.get("default_region", current.default_region),
+            changes.get("dispositions", current.dispositions), changes.get("default_disposition",
+                                                                           current.default_disposition),
+            timers, changes.get("bare_numbers", current.bare_numbers),
+            changes.get("unique_external_ids", current.unique_external_ids))
+        before, after = current.columns(), merged.columns()
+        changed = [name for name in changes if after[name] != before[name]]
+        if changed:
+            sets = ", ".join(f"{name} = {q.mark}" for name in changed)
+            yield count(q["update_campaign_settings"].replace("<<sets>>", sets),
+                        (*(after[name] for name in changed), campaign_id))
+            yield many(q["add_campaign_change"], [
+                (campaign_id, now, actor, name, _setting_json(name, before[name]), _setting_json(name, after[name]))
+                for name in changed])
+        return (yield from self.get(campaign_id))
+
+    def changes(self, campaign_id: int) -> Work[list[CampaignChange]]:
+        """Who changed which setting, when, from what to what, oldest first."""
+        yield from self.get(campaign_id)
+        found = yield all_rows(self._q["campaign_changes"], (campaign_id,))
+        return [CampaignChange(from_epoch(at), actor, setting, json.loads(old), json.loads(new))  # type: ignore[arg-type]
+                for at, actor, setting, old, new in found]
+
     def update_retry_policy(self, campaign_id: int, policy: RetryPolicy) -> Work[int]:
         """Store `policy` as the campaign's new version; returns the version number."""
         q = self._q
@@ -151,6 +187,13 @@ def campaign_snapshot(values: dict[str, Any]) -> Campaign:
         policy_version=values["policy_version"], created_at=from_epoch(values["created_at"]),  # type: ignore[arg-type]
         settings={k: values[k] for k in CAMPAIGN_COLUMNS[_SETTINGS_FROM:]},
     )
+
+
+def _setting_json(name: str, column: Any) -> str:
+    """A setting's value as `campaign_history` keeps it (JSON columns decoded first)."""
+    if name in CAMPAIGN_JSON and column is not None:
+        column = json.loads(column)
+    return json.dumps(column, sort_keys=True)
 
 
 def _policy_json(policy: RetryPolicy) -> str:

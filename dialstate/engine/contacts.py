@@ -4,16 +4,21 @@ changed (read back after the commit, for their subscribers)."""
 from __future__ import annotations
 
 from dialstate.engine.clock import Clock
+from dialstate.engine.configs import Configs
 from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent, history_entry
-from dialstate.errors import ContactNotFound
+from dialstate.engine.triggers import check_external_id
+from dialstate.errors import ContactNotFound, InvalidArgument, InvalidPhone
+from dialstate.phones import blacklist_key, parse_phone
 from dialstate.store import rows
 from dialstate.store.ops import Work, all_rows, one
+from dialstate.store.rows import CONTACT_COLUMNS
 from dialstate.store.statements import Queries
 
 
 class Contacts:
-    def __init__(self, q: Queries, clock: Clock) -> None:
+    def __init__(self, q: Queries, configs: Configs, clock: Clock) -> None:
         self._q = q
+        self._configs = configs
         self._clock = clock
 
     def get(self, contact_id: int) -> Work[Contact]:
@@ -21,6 +26,35 @@ class Contacts:
         if found is None:
             raise ContactNotFound(contact_id)
         return Contact.from_row(rows.contact(found))
+
+    def find_call(self, call_id: str) -> Work[Contact]:
+        """The contact that has or had the call `call_id`."""
+        if not isinstance(call_id, str) or not call_id.strip() or "\x00" in call_id:
+            raise InvalidArgument(f"call_id must be non-empty text, got {call_id!r}")
+        found = yield one(self._q["call_contact"], (call_id,))
+        if found is None:
+            raise ContactNotFound(call_id=call_id)
+        return (yield from self.get(found[0]))
+
+    def find(self, campaign_id: int | None, external_id: object, phone: object,
+             region: str | None) -> Work[list[Contact]]:
+        """The contacts with an external id or a number, in one campaign or in all."""
+        q = self._q
+        if (external_id is None) == (phone is None):
+            raise InvalidArgument("find_contacts takes one of external_id= or phone=")
+        if external_id is not None:
+            key = check_external_id(external_id)
+            found = (yield all_rows(q["contacts_by_external_id"], (key,)) if campaign_id is None else
+                     all_rows(q["contacts_by_external_id_in_campaign"], (key, campaign_id)))
+        elif campaign_id is None:
+            found = yield all_rows(q["contacts_by_number"], (blacklist_key(phone, region),))
+        else:
+            _, cfg = yield from self._configs.current(campaign_id)
+            e164, reason = parse_phone(phone, region or cfg.default_region, cfg.settings.bare_numbers)
+            if e164 is None:
+                raise InvalidPhone(phone, reason or "not a valid number")
+            found = yield all_rows(q["contacts_by_number_in_campaign"], (campaign_id, e164))
+        return [Contact.from_row(rows.contact(r, CONTACT_COLUMNS)) for r in found]
 
     def history(self, contact_id: int) -> Work[list[HistoryEntry]]:
         """The contact's transitions, oldest first."""

@@ -33,7 +33,7 @@ class Core:
         rng = random.Random()
         self.runner = Runner(q, backend, self.configs, clock, rng)
         self.triggers = Triggers(q, rng)
-        self.contacts = Contacts(q, clock)
+        self.contacts = Contacts(q, self.configs, clock)
         self.claims = Claims(q, backend, self.configs, clock)
         self.campaigns = Campaigns(q, self.configs, clock, backend)
         self.blacklist = Blacklist(q, backend, clock)

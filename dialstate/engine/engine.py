@@ -15,7 +15,16 @@ from dialstate.engine.clock import Clock, ClockSource
 from dialstate.engine.core import Core
 from dialstate.engine.listeners import FEED_BATCH, FeedSubscription, Subscription
 from dialstate.engine.prepare import Adapter, BatchSource, RejectHook
-from dialstate.engine.snapshots import Campaign, CampaignStats, Contact, HistoryEntry, ImportReport, TransitionEvent
+from dialstate.engine.settings import UNSET, Unset
+from dialstate.engine.snapshots import (
+    Campaign,
+    CampaignChange,
+    CampaignStats,
+    Contact,
+    HistoryEntry,
+    ImportReport,
+    TransitionEvent,
+)
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.engine.subscribers import Subscriber, Subscribers
 from dialstate.engine.timers import FiredBatch
@@ -157,6 +166,18 @@ class Engine:
         """The contact's transitions, oldest first."""
         return self._call(self._api.history(contact_id))
 
+    def find_call(self, call_id: str) -> Contact:
+        """The contact that has or had the call `call_id` (a late webhook for an earlier
+        attempt too); `ContactNotFound` when none did."""
+        return self._call(self._api.find_call(call_id))
+
+    def find_contacts(self, campaign_id: int | None = None, *, external_id: str | None = None,
+                      phone: str | None = None, region: str | None = None) -> list[Contact]:
+        """The contacts with an external id, or with a number (read as the campaign
+        reads numbers; across campaigns, in international form or with `region`), in
+        one campaign or in all, by id."""
+        return self._call(self._api.find_contacts(campaign_id, external_id, phone, region))
+
     # -- triggers (spec section 3) --------------------------------------------------------------
 
     def assign_operator(self, contact_id: int, operator_id: str, *, actor: str | None = None,
@@ -221,6 +242,17 @@ class Engine:
     def delete(self, contact_id: int, *, actor: str | None = None, idempotency_key: str | None = None) -> Contact:
         """Any state but `deleted` → `deleted`; the row and its history are kept."""
         return self._call(self._api.simple(contact_id, "delete", S.DELETED, actor, idempotency_key))
+
+    def update_contact(self, contact_id: int, *, priority: int | Unset = UNSET,
+                       data: Mapping[str, Any] | Unset | None = UNSET, timezone: str | Unset | None = UNSET,
+                       external_id: str | Unset | None = UNSET, actor: str | None = None,
+                       idempotency_key: str | None = None) -> Contact:
+        """Change a contact's priority, data, time zone or external id, in any state but
+        `deleted`: one `update` history entry naming the fields changed (the state
+        stays), and a new version. `timezone` (None: the number's zones) moves its
+        calling window."""
+        fields = {"priority": priority, "data": data, "timezone": timezone, "external_id": external_id}
+        return self._call(self._api.update_contact(contact_id, fields, actor, idempotency_key))
 
     def update_phone(self, contact_id: int, phone: str, *, actor: str | None = None,
                      idempotency_key: str | None = None) -> Contact:
@@ -311,6 +343,26 @@ class Engine:
         """End the campaign: every open or parked contact → `canceled_by_admin`, in one
         transaction. Returns how many contacts were canceled."""
         return self._call(self._api.cancel_campaign(campaign_id, actor))
+
+    def update_campaign(
+        self, campaign_id: int, *, name: str | Unset = UNSET, calling_window: CallingWindow | Unset | None = UNSET,
+        timezone: str | Unset = UNSET, default_region: str | Unset | None = UNSET,
+        dispositions: Mapping[str, str] | Unset | None = UNSET, default_disposition: str | Unset = UNSET,
+        bare_numbers: str | Unset = UNSET, unique_external_ids: bool | Unset = UNSET, actor: str | None = None,
+        **timers: float,
+    ) -> Campaign:
+        """Change a campaign's settings (checked as `create_campaign` checks them). The
+        next decisions use them; due times already written stay as they were. Each
+        setting changed is kept in `campaign_history`, with `actor` and the time."""
+        changes = {"name": name, "calling_window": calling_window, "timezone": timezone,
+                   "default_region": default_region, "dispositions": dispositions,
+                   "default_disposition": default_disposition, "bare_numbers": bare_numbers,
+                   "unique_external_ids": unique_external_ids, **timers}
+        return self._call(self._api.update_campaign(campaign_id, changes, actor))
+
+    def campaign_history(self, campaign_id: int) -> list[CampaignChange]:
+        """Who changed which setting of the campaign, when, old -> new, oldest first."""
+        return self._call(self._api.campaign_history(campaign_id))
 
     def update_retry_policy(self, campaign_id: int, policy: RetryPolicy) -> int:
         """Store `policy` as the campaign's new version; returns the version number.

@@ -18,7 +18,18 @@ from typing import Any
 
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
-from dialstate.engine.prepare import KEY, POSITION, STATE, ZONE, Adapter, ImportSettings, PreparedBatch, RejectHook
+from dialstate.engine.prepare import (
+    EXTERNAL_ID,
+    KEY,
+    POSITION,
+    STATE,
+    ZONE,
+    Adapter,
+    ImportSettings,
+    PreparedBatch,
+    RejectHook,
+)
+from dialstate.engine.settings import CANCELED
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
 from dialstate.errors import CampaignNotFound, InvalidArgument
@@ -58,15 +69,20 @@ class Importer:
         found = yield one(q["campaign_status"], (campaign_id,))
         if found is None:
             raise CampaignNotFound(campaign_id)
+        if found[0] == CANCELED:
+            raise InvalidArgument(f"campaign {campaign_id} is canceled: contacts cannot be added to it")
         yield one(q["lock_campaign_imports"], (IMPORT_LOCK, campaign_id))
         cfg = yield from self._configs.get(campaign_id, found[1], found[2])
         settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id, adapt)
         next_id = yield from self._backend.first_ids()
         report = _Tally()
         zone_keys: set[str] = set()
+        #: With unique external ids: those this call added (a repeat is a duplicate too).
+        external_ids: set[str] | None = set() if cfg.settings.unique_external_ids else None
         while (batch := (yield pull(settings))) is not None:
             start, items, prepared = batch
-            written = yield from self._write_batch(campaign_id, prepared, next_id, now, actor, cfg.policy_version)
+            written = yield from self._write_batch(campaign_id, prepared, next_id, now, actor, cfg.policy_version,
+                                                   external_ids)
             if next_id is not None:
                 next_id += len(prepared.rows)
             ids, told, zones = written
@@ -80,7 +96,7 @@ class Importer:
         return report.report()
 
     def _write_batch(self, campaign_id: int, batch: PreparedBatch, first_id: int | None, now: float,
-                     actor: str | None, policy_version: int,
+                     actor: str | None, policy_version: int, external_ids: set[str] | None,
                      ) -> Work[tuple[list[int], list[tuple[int, str, str]], frozenset[str]]]:
         """Write one batch: (ids added in input order, what `on_reject` hears in input
         order as (offset, result, reason), the zone keys of the contacts added)."""
@@ -88,19 +104,30 @@ class Importer:
         backend = self._backend
         rows, offsets, rejected, zones = batch.rows, batch.offsets, batch.rejected, batch.zone_keys
         notes = [(position, S.INVALID_RECORD.value, reason) for position, reason in batch.invalid]
+        if external_ids is not None and rows:
+            repeats = yield from _external_id_repeats(q, campaign_id, rows, external_ids)
+            if repeats:
+                rejected = sorted([*rejected, *(
+                    (position if offsets is None else offsets[position], "duplicate",
+                     f"external id {external_id!r} is already in the campaign")
+                    for position, external_id in sorted(repeats.items()))])
+                rows = [row for row in rows if row[POSITION] not in repeats]
+                notes = [note for note in notes if note[0] not in repeats]
         if rows and (yield one(q["blacklist_not_empty"])) is not None:
             banned = yield from found_among(q["blacklisted_among"], (campaign_id, now),
                                             [row[KEY] for row in rows if row[KEY]])
             if banned:
                 rows, notes = _blacklist(rows, notes, banned, now)
-        new_ids, dropped = (yield from backend.insert_contacts(rows, first_id, campaign_id)) if rows else ([], set())
+        size = len(batch.rows)
+        new_ids, dropped = ((yield from backend.insert_contacts(rows, size, first_id, campaign_id)) if rows
+                            else ([], set()))
         if dropped:  # another contact of the campaign has the number
             rejected = sorted([*rejected, *(
                 (position if offsets is None else offsets[position], "duplicate",
                  f"{rows[position][KEY]} is already in the campaign") for position in sorted(dropped))])
             notes = [note for note in notes if note[0] not in dropped]
             zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
-        kept = new_ids if not dropped else [cid for position, cid in enumerate(new_ids) if position not in dropped]
+        kept = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in dropped]
         # The first entry of every ready contact is written by the database from the
         # rows just inserted; the others carry a note and are written here.
         tx: Transaction = yield transaction()
@@ -145,6 +172,21 @@ class _Tally:
 
     def report(self) -> ImportReport:
         return ImportReport(self.added, self.invalid, self.blacklisted, self.duplicates, self.ids, self.skipped)
+
+
+def _external_id_repeats(q: Queries, campaign_id: int, rows: list[tuple[Any, ...]],
+                         seen: set[str]) -> Work[dict[int, str]]:
+    """The rows (position -> external id) whose external id the campaign, or an earlier
+    row of this import, has already; the others' ids join `seen`."""
+    given = [(row[POSITION], row[EXTERNAL_ID]) for row in rows if row[EXTERNAL_ID] is not None]
+    taken = yield from found_among(q["external_ids_in_campaign"], (campaign_id,), sorted({e for _, e in given}))
+    repeats: dict[int, str] = {}
+    for position, external_id in given:
+        if external_id in taken or external_id in seen:
+            repeats[position] = external_id
+        else:
+            seen.add(external_id)
+    return repeats
 
 
 def check_contacts(contacts: object) -> None:

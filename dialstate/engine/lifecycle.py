@@ -188,6 +188,8 @@ SELF_LOOPS: Mapping[str, tuple[ContactState, ...]] = MappingProxyType({
     ),
     # The scheduler opens a personal callback to every operator after its grace.
     "open_callback": (S.READY,),
+    # `update_contact`: priority, data, time zone, external id; never the state.
+    "update": tuple(s for s in ContactState if s is not S.DELETED),
 })
 
 #: The states a contact can be created in (by `add_contacts`).

@@ -158,6 +158,15 @@ def update_phone(facts: Facts, e164: str, zone_key: str, blacklisted: bool) -> C
     return Change(steps, updates)
 
 
+def update_contact(facts: Facts, fields: dict[str, Any], derived: dict[str, Any]) -> Change:
+    """New values for some of a contact's fields (and the columns that follow from
+    them): one `update` entry naming the fields that change."""
+    row = facts.row
+    changed = [name for name, value in fields.items() if row[name] != value]
+    note = f"updated {', '.join(changed)}" if changed else "nothing changed"
+    return Change([Step("update", facts.state, note)], {**fields, **derived})
+
+
 # -- timeout rules (the scheduler) ---------------------------------------------------------------
 
 

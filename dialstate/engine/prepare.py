@@ -62,7 +62,7 @@ class PreparedBatch(NamedTuple):
 
 
 #: Positions in a prepared contact row.
-POSITION, KEY, STATE, ZONE = 0, 3, 4, 7
+POSITION, KEY, STATE, ZONE, EXTERNAL_ID = 0, 3, 4, 7, 8
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from dialstate.engine.decisions import DEFAULT_DISPOSITIONS, Meaning
 from dialstate.engine.lifecycle import TIMER_SETTINGS, Timer, timer_for
@@ -24,6 +25,18 @@ from dialstate.policy import CallingWindow, RetryPolicy, validate_timezone
 
 #: Campaign statuses.
 RUNNING, PAUSED, CANCELED = "running", "paused", "canceled"
+
+
+class Unset(Enum):
+    """The value of an argument that was not given (where None means something)."""
+
+    UNSET = "unset"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,18 @@ class Campaign:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignChange:
+    """One setting changed by `update_campaign`: when, by whom, from what to what
+    (`setting` is the `update_campaign` argument's name)."""
+
+    at: datetime
+    actor: str | None
+    setting: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
     added: int
     invalid: int

@@ -3,17 +3,21 @@ describes what decides (`dialstate.engine.plans`) and what must be loaded first.
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from dialstate.engine import plans
 from dialstate.engine.change import Change, Facts
 from dialstate.engine.runner import Trigger
+from dialstate.engine.settings import UNSET
 from dialstate.engine.states import ContactState
-from dialstate.errors import InvalidArgument, InvalidPhone
+from dialstate.errors import ConfigurationError, InvalidArgument, InvalidPhone
 from dialstate.outcomes import Outcome, normalize
 from dialstate.phones import parse_phone, resolve_zones
+from dialstate.policy import validate_timezone
 from dialstate.store.ops import Work, one
 from dialstate.store.statements import Queries
 
@@ -71,6 +75,28 @@ class Triggers:
     def retry_due(self) -> Trigger:
         return Trigger("retry_due", lambda facts, _: plans.retry_due())
 
+    def update_contact(self, fields: dict[str, Any]) -> Trigger:
+        """`update_contact`: `fields` (priority, data, timezone, external_id) checked."""
+        fields = check_contact_fields(fields)
+        q = self._q
+
+        def load(facts: Facts) -> Work[dict[str, Any]]:
+            """The columns that follow from the new values (a time zone's zones), and
+            the check that a unique external id is free in the campaign."""
+            row, cfg = facts.row, facts.cfg
+            external_id = fields.get("external_id")
+            if external_id is not None and cfg.settings.unique_external_ids:
+                other = yield one(q["external_id_taken"], (external_id, row["campaign_id"], facts.id))
+                if other is not None:
+                    raise InvalidArgument(f"contact {facts.id}: external id {external_id!r} belongs to contact "
+                                          f"{other[0]} of this campaign, which keeps its external ids unique")
+            if "timezone" not in fields:
+                return {}
+            zones = resolve_zones(cfg.window, fields["timezone"], row["phone_key"], cfg.timezone, at=facts.at)
+            return {"zone_key": "|".join(zones)}
+
+        return Trigger("update", lambda facts, derived: plans.update_contact(facts, fields, derived), load=load)
+
     def update_phone(self, phone: str) -> Trigger:
         q = self._q
 
@@ -98,3 +124,62 @@ class Triggers:
 def require_text(name: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument(f"{name} must be non-empty text, got {value!r}")
+
+
+#: A signed 32-bit integer: what the priority column holds.
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+
+
+def check_priority(value: object, where: str = "priority") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not PRIORITY_RANGE[0] <= value <= PRIORITY_RANGE[1]:
+        raise InvalidArgument(f"{where} must be a whole number from {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}, "
+                              f"got {value!r}")
+    return value
+
+
+def check_data(value: object, where: str = "data") -> dict[str, Any] | None:
+    """A contact's `data`: a JSON object (text keys, finite numbers), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(f"{where} must be a mapping (a JSON object), got {type(value).__name__}")
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{where} must be JSON: text keys, and values that are text, finite numbers, "
+                              f"booleans, None, lists or mappings ({exc})") from None
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def check_external_id(value: object, where: str = "external_id") -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "" or "\x00" in str(value):
+        raise InvalidArgument(f"{where} must be non-empty text (without NUL characters) or None, got {value!r}")
+    return str(value)
+
+
+def check_contact_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields `update_contact` may change, checked (UNSET ones left out)."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is UNSET:
+            continue
+        if name == "priority":
+            out[name] = check_priority(value)
+        elif name == "data":
+            out[name] = check_data(value)
+        elif name == "external_id":
+            out[name] = check_external_id(value)
+        elif name == "timezone":
+            if value is not None:
+                try:
+                    validate_timezone(value)  # type: ignore[arg-type]
+                except ConfigurationError as exc:
+                    raise InvalidArgument(str(exc)) from None
+            out[name] = value
+        else:  # pragma: no cover - the faces pass these four only
+            raise InvalidArgument(f"update_contact cannot change {name!r}")
+    if not out:
+        raise InvalidArgument("update_contact needs at least one of priority=, data=, timezone=, external_id=")
+    return out

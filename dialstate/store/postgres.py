@@ -102,13 +102,13 @@ class PostgresBackend:
         yield  # pragma: no cover - makes this a generator
 
     @staticmethod
-    def insert_contacts(batch: list[tuple[Any, ...]], first_id: int | None,
+    def insert_contacts(batch: list[tuple[Any, ...]], size: int, first_id: int | None,
                         campaign_id: int) -> Work[tuple[list[int], set[int]]]:
-        """Insert a batch's rows (each starting with its position) by COPY into a
-        temporary table: their numbers first, then the contacts whose numbers no other
-        contact of the campaign has. Returns (the id of each position, the positions
-        left out as duplicates)."""
-        ids = [r[0] for r in (yield all_rows(Q["reserve_contact_ids"], (len(batch),)))]
+        """Insert a batch's rows (each starting with its position, of `size`) by COPY
+        into a temporary table: their numbers first, then the contacts whose numbers no
+        other contact of the campaign has. Returns (the id of each position, the
+        positions left out as duplicates)."""
+        ids = [r[0] for r in (yield all_rows(Q["reserve_contact_ids"], (size,)))]
         yield count(Q["import_table"])
         yield copy(Q["copy_import_rows"], [(ids[row[0]], *row[1:]) for row in batch])
         yield count(Q["claim_imported_numbers"])
@@ -116,8 +116,9 @@ class PostgresBackend:
         yield count(Q["clear_import_table"])
         dropped: set[int] = set()
         if inserted != len(batch):
-            present = yield from found_among(Q["contacts_present"], (), ids)
-            dropped = {position for position, cid in enumerate(ids) if cid not in present}
+            batch_ids = [ids[row[0]] for row in batch]
+            present = yield from found_among(Q["contacts_present"], (), batch_ids)
+            dropped = {row[0] for row, cid in zip(batch, batch_ids, strict=True) if cid not in present}
         return ids, dropped
 
     @staticmethod

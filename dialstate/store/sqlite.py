@@ -122,13 +122,13 @@ class SqliteBackend:
         return int((yield one(Q["next_contact_id"]))[0])
 
     @staticmethod
-    def insert_contacts(rows: list[tuple[Any, ...]], first_id: int | None,
+    def insert_contacts(rows: list[tuple[Any, ...]], size: int, first_id: int | None,
                         campaign_id: int) -> Work[tuple[list[int], set[int]]]:
-        """Insert a batch's rows (each starting with its position): their numbers first,
-        then the contacts whose numbers no other contact of the campaign has. Returns
-        (the id of each position, the positions left out as duplicates)."""
+        """Insert a batch's rows (each starting with its position, of `size`): their
+        numbers first, then the contacts whose numbers no other contact of the campaign
+        has. Returns (the id of each position, the positions left out as duplicates)."""
         assert first_id is not None
-        ids = list(range(first_id, first_id + len(rows)))
+        ids = list(range(first_id, first_id + size))
         numbers = [(campaign_id, row[KEY], first_id + row[POSITION]) for row in rows if row[KEY] is not None]
         claimed = yield many(Q["claim_number"], numbers)
         dropped: set[int] = set()

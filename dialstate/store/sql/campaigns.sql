@@ -9,6 +9,12 @@ SELECT {campaign_columns} FROM ds_campaign ORDER BY id
 -- name: select_campaign
 SELECT {campaign_columns} FROM ds_campaign WHERE id = ?
 
+-- name: select_campaign_for_update [postgresql]
+SELECT {campaign_columns} FROM ds_campaign WHERE id = ? FOR UPDATE
+
+-- name: select_campaign_for_update
+SELECT {campaign_columns} FROM ds_campaign WHERE id = ?
+
 -- name: campaign_status
 -- A campaign's status and the versions of its settings and policy in force.
 SELECT status, settings_version, policy_version FROM ds_campaign WHERE id = ?
@@ -40,3 +46,13 @@ SELECT zone_key FROM ds_campaign_zone WHERE campaign_id = ?
 
 -- name: attempts_histogram
 SELECT attempts, COUNT(*) FROM ds_contact WHERE campaign_id = ? GROUP BY attempts ORDER BY attempts
+
+-- name: update_campaign_settings
+-- `<<sets>>`: the changed settings' columns; the settings version moves on.
+UPDATE ds_campaign SET <<sets>>, settings_version = settings_version + 1 WHERE id = ?
+
+-- name: add_campaign_change
+INSERT INTO ds_campaign_change (campaign_id, at, actor, setting, old, new) VALUES (?, ?, ?, ?, ?, ?)
+
+-- name: campaign_changes
+SELECT at, actor, setting, old, new FROM ds_campaign_change WHERE campaign_id = ? ORDER BY id

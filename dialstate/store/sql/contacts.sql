@@ -37,3 +37,31 @@ SELECT attempt, MAX(at) FROM ds_history WHERE contact_id = ? AND trigger = 'dial
 
 -- name: last_dial_at
 SELECT MAX(at) FROM ds_history WHERE contact_id = ? AND trigger = 'dial'
+
+-- name: call_contact
+-- The contact that has or had a call (its dial, or a failure to place it).
+SELECT contact_id FROM ds_history WHERE call_id = ? AND trigger IN ('dial', 'dial_failed') LIMIT 1
+
+-- name: contacts_by_external_id
+SELECT {contact_columns} FROM ds_contact WHERE external_id = ? ORDER BY id
+
+-- name: contacts_by_external_id_in_campaign
+SELECT {contact_columns} FROM ds_contact WHERE external_id = ? AND campaign_id = ? ORDER BY id
+
+-- name: contacts_by_number
+-- A number's contacts in every campaign (through ds_number's key, campaign by campaign).
+SELECT {c_contact_columns} FROM ds_number n JOIN ds_contact c ON c.id = n.contact_id
+WHERE n.campaign_id IN (SELECT id FROM ds_campaign) AND n.phone_key = ? ORDER BY c.id
+
+-- name: contacts_by_number_in_campaign
+SELECT {c_contact_columns} FROM ds_number n JOIN ds_contact c ON c.id = n.contact_id
+WHERE n.campaign_id = ? AND n.phone_key = ?
+
+-- name: external_id_taken
+-- Another contact of the campaign with this external id.
+SELECT id FROM ds_contact WHERE external_id = ? AND campaign_id = ? AND id <> ? LIMIT 1
+
+-- name: external_ids_in_campaign
+-- Which of the external ids (?*) contacts of the campaign have. Parameters: the
+-- campaign, the ids.
+SELECT external_id FROM ds_contact WHERE campaign_id = ? AND external_id IN (?*)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 
 from dialstate import Engine, TransitionEvent
@@ -26,15 +27,23 @@ def main() -> int:
     args = parser.parse_args()
 
     engine = Engine(args.db)
+    printing = threading.Lock()  # whole lines, from the subscription's thread and this one
+
+    def say(line: str) -> None:
+        with printing:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
 
     def heard(event: TransitionEvent) -> None:
-        print(json.dumps({"position": event.position, "contact": event.contact.id,
-                          "to": event.entry.to_state.value, "at": time.time()}), flush=True)
+        say(json.dumps({"position": event.position, "contact": event.contact.id,
+                        "to": event.entry.to_state.value, "at": time.time()}))
         if args.slow:
             time.sleep(args.slow)
 
-    subscription = engine.subscribe(heard, scope="all", consumer=args.consumer)
-    print("READY", flush=True)
+    with printing:  # READY comes first
+        subscription = engine.subscribe(heard, scope="all", consumer=args.consumer)
+        sys.stdout.write("READY\n")
+        sys.stdout.flush()
     for _ in sys.stdin:
         pass
     engine.unsubscribe(subscription)
