@@ -123,17 +123,57 @@ class UnknownOutcome(DialstateError, ValueError):
         super().__init__(message)
 
 
-class IdempotencyConflict(DialstateError):
-    """An idempotency key was reused for another contact or trigger."""
+class WriteConflict(ConcurrentUpdate):
+    """Another transaction wrote the same row first (or the database broke a deadlock);
+    nothing was written: retry."""
 
-    def __init__(self, key: str, contact_id: int, trigger: str, used_for: str) -> None:
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        self.contact_id = None  # type: ignore[assignment]
+        self.trigger = None  # type: ignore[assignment]
+        self.expected_version = None  # type: ignore[assignment]
+        DialstateError.__init__(self, f"another writer got there first ({detail}); nothing was written, retry")
+
+
+class IdempotencyConflict(DialstateError):
+    """An idempotency key was reused for another contact, trigger or arguments."""
+
+    def __init__(self, key: str, contact_id: int, trigger: str, used_for: str, asked_for: str | None = None) -> None:
         self.key = key
         self.contact_id = contact_id
         self.trigger = trigger
+        self.used_for = used_for
+        self.asked_for = asked_for or f"{trigger} on contact {contact_id}"
         super().__init__(
             f"idempotency key {key!r} was already used for {used_for}; it cannot be reused for "
-            f"{trigger} on contact {contact_id}"
+            f"{self.asked_for}"
         )
+
+
+class DatabaseUnavailable(DialstateError):
+    """The database cannot be reached or used: the server does not answer, the
+    connection broke mid-call, the file cannot be opened. `retryable` says whether
+    trying again later may work (a server restarting) or not (a missing database).
+    When the call's transaction was cut, nothing of it was kept unless its commit went
+    through: retry with the same idempotency key to be sure."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class DatabaseBusy(DialstateError):
+    """A lock another connection holds was not released within the engine's
+    `lock_timeout`; nothing was written."""
+
+    retryable = True
+
+
+class EngineClosed(DialstateError):
+    """The engine was closed: make a new one."""
+
+    def __init__(self) -> None:
+        super().__init__("this engine was closed; create a new Engine to go on")
 
 
 class OperatorLegCode(UnknownOutcome):

@@ -33,7 +33,6 @@ from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
 from dialstate.store.database import Database
-from dialstate.store.schema import prepare_schema
 
 T = TypeVar("T")
 S = ContactState
@@ -53,7 +52,11 @@ class Engine:
                  lock_timeout: float = 5.0) -> None:
         self._clock = Clock(clock)
         self._db = Database(url, lock_timeout=lock_timeout)
-        prepare_schema(self._db)
+        try:
+            self._db.open()
+        except BaseException:
+            self._db.close()
+            raise
         self._core = Core(self._db.q, self._db.backend, self._clock)
         self._api = Api(self._core, self._db.integrity_errors)
         self._subscribers = Subscribers()
@@ -140,7 +143,7 @@ class Engine:
         """Run a call as one transaction; then tell the subscribers of what committed."""
         db = self._db
         try:
-            done = db.run(call.work(), call.source, bulk=call.bulk) if call.write else db.read(call.work())
+            done = db.run(call.work, call.source, bulk=call.bulk) if call.write else db.read(call.work)
         except BaseException as exc:
             if call.cleanup is not None:
                 call.cleanup()

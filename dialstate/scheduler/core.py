@@ -201,7 +201,6 @@ class Scheduler:
             except Exception:
                 failed = True
                 log.exception("scheduler run failed; trying again in %.2f s", self.sweep_seconds)
-                _forget_broken_connection(self.engine)
             try:
                 self._rearm(next_due, failed=failed, idle=idle)
             except Exception:  # the sweep still runs: the next one re-arms
@@ -260,13 +259,6 @@ class Scheduler:
         aps.add_job(self._alarm, DateTrigger(run_date=run_date, timezone=UTC), id=ALARM_JOB,
                     replace_existing=True, max_instances=_ALARM_INSTANCES)
         self._armed_at = when
-
-
-def _forget_broken_connection(engine: Engine) -> None:
-    """Say so when this thread's database connection was lost; the engine connects
-    afresh on the next run."""
-    if engine.database.connection_lost():
-        log.warning("the database connection was lost; reconnecting on the next run")
 
 
 def _log_batch(batch: FiredBatch, seconds: float) -> None:

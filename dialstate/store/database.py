@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from dialstate.errors import ConfigurationError
+from dialstate.errors import ConfigurationError, DatabaseUnavailable, EngineClosed
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import ALL, COPY, COUNT, MANY, ONE, PULL, TX, Work
 from dialstate.store.postgres import PostgresBackend
@@ -26,6 +26,8 @@ from dialstate.store.sqlite import SqliteBackend
 from dialstate.store.statements import queries
 
 T = TypeVar("T")
+#: A unit of work, or a function that makes one afresh (so it can be run again).
+WorkSource = Work[T] | Callable[[], Work[T]]
 
 #: Connections a forked child inherited: never used again and never closed there (a
 #: psycopg connection closed in the child would end its parent's session).
@@ -72,7 +74,24 @@ class Database:
         #: in tests: a hook that sleeps holds the transaction open; one that raises
         #: rolls it back).
         self.before_commit: list[Callable[[], None]] = []
+        self.closed = False
         _after_fork.add(self)
+
+    def open(self) -> None:
+        """Connect, and make the schema ready (created when empty, refused when old):
+        raises `DatabaseUnavailable` when the database cannot be reached or used."""
+        from sqlalchemy.exc import DBAPIError
+
+        from dialstate.store.schema import prepare_schema
+
+        self.connection()
+        try:
+            prepare_schema(self)
+        except DBAPIError as exc:
+            error = self.backend.translate(exc.orig if exc.orig is not None else exc, connecting=True)
+            if error is None:
+                raise
+            raise error from exc
 
     @property
     def display_url(self) -> str:
@@ -91,17 +110,17 @@ class Database:
             # Close what ended threads left open, so a program that calls from
             # short-lived threads does not pile up connections.
             self._forget(lambda thread, c: not thread.is_alive())
-            conn = self.backend.connect()
+            try:
+                conn = self.backend.connect()
+            except Exception as exc:
+                error = self.backend.translate(exc, connecting=True)
+                if error is None:
+                    raise
+                raise error from exc
             self._local.conn = conn
             with self._lock:
                 self._connections.append((threading.current_thread(), conn))
         return conn
-
-    def connection_lost(self) -> bool:
-        """Whether this thread's connection was closed under it (the next call opens a
-        new one)."""
-        conn = getattr(self._local, "conn", None)
-        return conn is not None and bool(getattr(conn, "closed", False))
 
     def _forget(self, which: Callable[[threading.Thread, Any], bool]) -> None:
         with self._lock:
@@ -123,6 +142,8 @@ class Database:
         self.sa_engine.dispose(close=False)
 
     def close(self) -> None:
+        """Close every connection; later calls raise `EngineClosed`."""
+        self.closed = True
         self._forget(lambda thread, c: True)
         self._local = threading.local()
         self.sa_engine.dispose()
@@ -130,14 +151,22 @@ class Database:
 
     # -- running units of work -------------------------------------------------------
 
-    def run(self, work: Work[T], source: Callable[[Any], Any] | None = None, *, bulk: bool = False) -> T:
-        """Run `work` as one write transaction and commit it; roll back on any error.
-        `source(request)` answers the unit's `pull(request)` (the caller's input);
-        `bulk` tunes the connection for a large load while it runs."""
-        conn = self.connection()
+    def run(self, work: WorkSource[T], source: Callable[[Any], Any] | None = None, *, bulk: bool = False) -> T:
+        """Run a unit of work as one write transaction and commit it; roll back on any
+        error, raised as a `DialstateError`. `work` is the unit, or a function making it
+        (then a connection the server closed while idle is replaced and the unit run
+        afresh). `source(request)` answers the unit's `pull(request)` (the caller's
+        input); `bulk` tunes the connection for a large load while it runs."""
+        return self._attempt(work, lambda conn, unit, tx: self._write(conn, unit, source, bulk, tx))
+
+    def read(self, work: WorkSource[T]) -> T:
+        """Run a unit of work that only reads, holding no snapshot after it."""
+        return self._attempt(work, self._read)
+
+    def _write(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, bulk: bool,
+               tx: Transaction) -> T:
         backend = self.backend
         backend.begin(conn)
-        tx = Transaction()
         try:
             if bulk:
                 with backend.import_cache(conn):
@@ -146,21 +175,52 @@ class Database:
                 result = self._drive(conn, work, source, tx)
             for hook in self.before_commit:
                 hook()
+        except BaseException:
+            self.rollback(conn)
+            raise
+        tx.committing = True
+        try:
             backend.commit(conn, tx)
         except BaseException:
             self.rollback(conn)
             raise
         return result
 
-    def read(self, work: Work[T]) -> T:
-        """Run `work`, which only reads, holding no snapshot after it."""
-        conn = self.connection()
+    def _read(self, conn: Any, work: Work[T], tx: Transaction) -> T:
         try:
-            return self._drive(conn, work, None, None)
+            return self._drive(conn, work, None, tx)
         finally:
-            self.backend.end_read(conn)
+            try:
+                self.backend.end_read(conn)
+            except Exception:  # a dead connection: the error that killed it is the one to raise
+                pass
 
-    def _drive(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, tx: Transaction | None) -> T:
+    def _attempt(self, work: WorkSource[T], run: Callable[[Any, Work[T], Transaction], T]) -> T:
+        """Run once, and once more on a fresh connection when the first statement found
+        this thread's connection dead (the server restarted while it was idle)."""
+        for attempt in (1, 2):
+            if self.closed:
+                raise EngineClosed()
+            unit = work() if callable(work) else work
+            tx = Transaction()
+            conn = None
+            try:
+                conn = self.connection()
+                return run(conn, unit, tx)
+            except Exception as exc:
+                error = self.backend.translate(exc, committing=tx.committing)
+                if error is None:
+                    raise
+                stale = conn is not None and tx.statements == 0 and self.backend.is_dead(conn)
+                if stale:
+                    self._forget(_is(conn))
+                    _without(self._local)
+                if attempt == 1 and stale and callable(work) and isinstance(error, DatabaseUnavailable):
+                    continue
+                raise error from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _drive(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, tx: Transaction) -> T:
         send = work.send
         backend = self.backend
         result: Any = None
@@ -181,12 +241,13 @@ class Database:
                     if source is None:  # pragma: no cover - a unit that pulls needs a source
                         raise RuntimeError("this unit of work reads the caller's input: give run() a source")
                     result = source(params)
+                    continue
                 elif kind == TX:
-                    if tx is None:  # pragma: no cover - a unit that writes history runs with run()
-                        raise RuntimeError("a read-only unit of work asked for its feed transaction")
                     result = tx
+                    continue
                 else:  # pragma: no cover
                     raise RuntimeError(f"unknown operation {kind!r}")
+                tx.statements += 1
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         finally:
@@ -228,6 +289,17 @@ class Database:
         if self.is_pg:
             sql = sql.replace("%", "%%").replace("?", "%s")
         return conn.execute(sql, params)
+
+
+def _is(conn: Any) -> Callable[[threading.Thread, Any], bool]:
+    return lambda thread, c: c is conn
+
+
+def _without(local: threading.local) -> threading.local:
+    """A thread's connection slot emptied (the others' kept)."""
+    if hasattr(local, "conn"):
+        del local.conn
+    return local
 
 
 class _AfterFork:

@@ -16,11 +16,15 @@ class Transaction:
     """The feed of one write transaction: how many entries it wrote, and (once known)
     the position of its first."""
 
-    __slots__ = ("base", "count")
+    __slots__ = ("base", "committing", "count", "statements")
 
     def __init__(self) -> None:
         self.count = 0
         self.base: int | None = None
+        #: Statements run so far (a connection that fails its first one was dead before).
+        self.statements = 0
+        #: Whether the commit was under way (when it fails, it may have gone through).
+        self.committing = False
 
     def take(self, n: int) -> int:
         """Reserve `n` ordinals; returns the first."""

@@ -9,11 +9,16 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from dialstate.errors import DatabaseBusy, DatabaseUnavailable, DialstateError, InvalidArgument, WriteConflict
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, all_rows, copy, count, found_among
 from dialstate.store.statements import queries
 
 Q = queries("postgresql")
+#: Seconds to wait for a server to answer a new connection.
+CONNECT_TIMEOUT = 10
+#: What a server says when trying again later will not help.
+_FINAL_CONNECT_ERRORS = ("does not exist", "authentication failed", "no pg_hba.conf entry", "role")
 
 
 class PostgresBackend:
@@ -30,14 +35,48 @@ class PostgresBackend:
         #: How long a statement waits for a row or table lock before failing.
         self.lock_timeout = lock_timeout
         self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.display = url.render_as_string(hide_password=True)
         self.integrity_errors: tuple[type[BaseException], ...] = (psycopg.IntegrityError,)
         self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
 
     def connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self.conninfo, autocommit=False,
+        return psycopg.connect(self.conninfo, autocommit=False, connect_timeout=CONNECT_TIMEOUT,
                                options=f"-c lock_timeout={int(self.lock_timeout * 1000)}")
+
+    def translate(self, exc: BaseException, *, committing: bool = False,
+                  connecting: bool = False) -> DialstateError | None:
+        """The `DialstateError` a driver error means (None: not the driver's)."""
+        import psycopg
+        from psycopg import errors
+
+        text = " ".join(str(exc).split())
+        if isinstance(exc, errors.LockNotAvailable):
+            return DatabaseBusy(f"a lock was not granted within lock_timeout ({self.lock_timeout:g} s); "
+                                f"nothing was written: {text}")
+        if isinstance(exc, (errors.SerializationFailure, errors.DeadlockDetected, psycopg.IntegrityError)):
+            return WriteConflict(text)
+        if isinstance(exc, (psycopg.DataError, psycopg.ProgrammingError)):
+            return InvalidArgument(f"the database refused a value: {text}")
+        if isinstance(exc, psycopg.OperationalError):
+            if connecting:
+                final = any(words in text for words in _FINAL_CONNECT_ERRORS)
+                return DatabaseUnavailable(f"cannot connect to {self.display}: {text}", retryable=not final)
+            if committing:
+                return DatabaseUnavailable(
+                    f"the connection to {self.display} broke during the commit, which may have gone through: "
+                    f"retry with the same idempotency_key ({text})", retryable=True)
+            return DatabaseUnavailable(f"the connection to {self.display} broke; nothing of this call was "
+                                       f"kept: {text}", retryable=True)
+        if isinstance(exc, psycopg.Error):
+            return DatabaseUnavailable(f"database error on {self.display}: {text}", retryable=False)
+        return None
+
+    @staticmethod
+    def is_dead(conn: Any) -> bool:
+        """Whether the server closed the connection (a restart, an administrator)."""
+        return bool(conn.closed or conn.broken)
 
     @staticmethod
     def begin(conn: Any) -> None:

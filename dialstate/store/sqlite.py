@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from dialstate.engine.prepare import KEY, POSITION
-from dialstate.errors import DemoDatabaseInUse
+from dialstate.errors import (
+    DatabaseBusy,
+    DatabaseUnavailable,
+    DemoDatabaseInUse,
+    DialstateError,
+    InvalidArgument,
+    WriteConflict,
+)
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, count, found_among, many, one
 from dialstate.store.statements import expand, queries
@@ -43,7 +50,13 @@ class SqliteBackend:
             self.target, self.uri = database, True
         else:
             path = Path(database).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Never made here: a mistyped path must not become a new, empty database.
+            if not path.parent.is_dir():
+                raise DatabaseUnavailable(f"cannot open the SQLite database {path}: the directory {path.parent} "
+                                          "does not exist", retryable=False)
+            if path.is_dir():
+                raise DatabaseUnavailable(f"cannot open the SQLite database {path}: it is a directory",
+                                          retryable=False)
             self.target, self.uri = str(path), False
         self.integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         self.errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
@@ -67,6 +80,29 @@ class SqliteBackend:
             conn.execute("PRAGMA journal_size_limit = 67108864")
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
+
+    def translate(self, exc: BaseException, *, committing: bool = False,
+                  connecting: bool = False) -> DialstateError | None:
+        """The `DialstateError` a driver error means (None: not the driver's)."""
+        text = str(exc)
+        if isinstance(exc, sqlite3.IntegrityError):
+            return WriteConflict(text)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return DatabaseBusy(f"the SQLite database is locked by another connection (waited {self.lock_timeout:g} s "
+                                f"as lock_timeout allows); nothing was written: {text}")
+        if isinstance(exc, (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError)):
+            return InvalidArgument(f"a value could not be stored: {text}")
+        if isinstance(exc, sqlite3.DataError):
+            return InvalidArgument(f"a value could not be stored: {text}")
+        if isinstance(exc, sqlite3.Error):
+            return DatabaseUnavailable(f"database error on the SQLite database {self.target}: {text}",
+                                       retryable=False)
+        return None
+
+    @staticmethod
+    def is_dead(conn: Any) -> bool:
+        """A SQLite connection does not die while idle."""
+        return False
 
     @staticmethod
     def begin(conn: Any) -> None:

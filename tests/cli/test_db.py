@@ -122,7 +122,7 @@ def test_commands_that_read_never_create_a_missing_postgresql_database(pg_url: s
 
     missing = make_url(pg_url).set(database="dialstate_no_such_db")
     url = missing.render_as_string(hide_password=False)
-    assert_one_line_error(run("campaigns", "--db", url), 1, "database error", "dialstate_no_such_db")
+    assert_one_line_error(run("campaigns", "--db", url), 1, "cannot connect", "dialstate_no_such_db")
     with psycopg.connect(admin_conninfo(pg_url)) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'dialstate_no_such_db'").fetchone()
     assert found is None

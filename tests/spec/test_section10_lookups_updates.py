@@ -155,7 +155,9 @@ def test_update_contact_of_a_deleted_contact_is_refused(engine: Engine) -> None:
     {"priority": 2**31}, {"priority": "high"}, {"priority": True}, {"data": {"x": float("nan")}},
     {"data": ["not", "a", "mapping"]}, {"timezone": "Mars/Base"}, {"external_id": ""}, {"external_id": "a\x00"}, {},
 ])
-def test_update_contact_with_a_bad_value_is_refused_and_changes_nothing(engine: Engine, fields: dict[str, object]) -> None:
+def test_update_contact_with_a_bad_value_is_refused_and_changes_nothing(
+    engine: Engine, fields: dict[str, object]
+) -> None:
     contact_id = new_contact(engine, DialMode.PREVIEW, default_region="DE")
     before = engine.get_contact(contact_id)
     with pytest.raises(InvalidArgument):
