@@ -14,6 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from dialstate.engine.calls import Call, Done, done, read, write
+from dialstate.engine.checks import (
+    check_actor,
+    check_callables,
+    check_id,
+    check_limit,
+    check_optional_text,
+    check_text,
+)
 from dialstate.engine.core import Core
 from dialstate.engine.feed import check_position
 from dialstate.engine.importer import check_contacts
@@ -51,12 +59,16 @@ class Api:
     def _trigger(self, contact_id: int, trigger: Trigger, actor: str | None, key: str | None) -> Call[Contact]:
         """One trigger. With an idempotency key, a lost race may have been lost to this
         very call repeated while the first was in flight: then its reply stands."""
+        check_id("contact_id", contact_id)
+        check_actor(actor)
+        if key is not None and (not isinstance(key, str) or not key.strip() or "\x00" in key):
+            raise InvalidArgument(f"idempotency_key must be non-empty text, got {key!r}")
         runner = self._core.runner
 
         def recover(exc: BaseException) -> Call[Contact] | None:
             if key is None or not isinstance(exc, self._lost_race):
                 return None
-            return Call(lambda: _replay(runner.reply(key, contact_id, trigger.name), exc), write=False)
+            return Call(lambda: _replay(runner.reply(key, contact_id, trigger), exc), write=False)
 
         return Call(lambda: runner.unit(contact_id, trigger, actor, key), recover=recover)
 
@@ -105,6 +117,8 @@ class Api:
     # -- the feed ------------------------------------------------------------------------------
 
     def events(self, after: int, limit: int, campaign_id: int | None) -> Call[list[TransitionEvent]]:
+        if campaign_id is not None:
+            check_id("campaign_id", campaign_id)
         return read(lambda: self._core.feed.events(after, limit, campaign_id))
 
     def feed_start(self, consumer: str | None, after: int | None) -> Call[int]:
@@ -130,9 +144,11 @@ class Api:
     # -- reading contacts --------------------------------------------------------------------
 
     def get_contact(self, contact_id: int) -> Call[Contact]:
+        check_id("contact_id", contact_id)
         return read(lambda: self._core.contacts.get(contact_id))
 
     def history(self, contact_id: int) -> Call[list[Any]]:
+        check_id("contact_id", contact_id)
         return read(lambda: self._core.contacts.history(contact_id))
 
     def find_call(self, call_id: str) -> Call[Contact]:
@@ -140,13 +156,17 @@ class Api:
 
     def find_contacts(self, campaign_id: int | None, external_id: object, phone: object,
                       region: str | None) -> Call[list[Contact]]:
+        if campaign_id is not None:
+            check_id("campaign_id", campaign_id)
+        check_optional_text("region", region)
         return read(lambda: self._core.contacts.find(campaign_id, external_id, phone, region))
 
     # -- claiming ------------------------------------------------------------------------------
 
     def assign_next(self, campaign_id: int, operator_id: str, actor: str | None) -> Call[Contact | None]:
-        if not isinstance(operator_id, str) or not operator_id.strip():
-            raise InvalidArgument(f"operator_id must be non-empty text, got {operator_id!r}")
+        check_id("campaign_id", campaign_id)
+        check_text("operator_id", operator_id)
+        check_actor(actor)
         claims = self._core.claims
 
         def work() -> Work[Done[Contact | None]]:
@@ -156,8 +176,9 @@ class Api:
         return Call(work)
 
     def dial_next(self, campaign_id: int, limit: int, actor: str | None) -> Call[list[Contact]]:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidArgument(f"limit must be a positive integer, got {limit!r}")
+        check_id("campaign_id", campaign_id)
+        check_actor(actor)
+        check_limit("limit", limit)
         return Call(lambda: self._core.claims.unit(campaign_id, limit, "dial", None, actor))
 
     # -- campaigns -------------------------------------------------------------------------------
@@ -179,6 +200,8 @@ class Api:
                                       on_reject: RejectHook | None, adapt: Adapter | None,
                                       settings: Mapping[str, Any], source: Any,
                                       ) -> Call[tuple[Campaign, ImportReport]]:
+        check_actor(actor)
+        check_callables(on_reject=on_reject, adapt=adapt)
         """`create_campaign(name, **settings)` and `add_contacts(...)` as one unit;
         `settings` are bound to `create_campaign`'s parameters and their defaults."""
         check_contacts(contacts)
@@ -208,6 +231,7 @@ class Api:
         return Call(work, source=source, bulk=True, cleanup=forget)
 
     def get_campaign(self, campaign_id: int) -> Call[Campaign]:
+        check_id("campaign_id", campaign_id)
         return read(lambda: self._core.campaigns.get(campaign_id))
 
     def campaigns(self) -> Call[list[Campaign]]:
@@ -215,24 +239,39 @@ class Api:
 
     def contacts(self, campaign_id: int, state: ContactState | str | None, limit: int | None,
                  after_id: int) -> Call[list[Contact]]:
+        check_id("campaign_id", campaign_id)
+        if limit is not None:
+            check_limit("limit", limit)
+        if isinstance(after_id, bool) or not isinstance(after_id, int) or after_id < 0:
+            raise InvalidArgument(f"after_id must be a whole number >= 0, got {after_id!r}")
         return read(lambda: self._core.campaigns.contacts(campaign_id, state, limit, after_id))
 
     def retry_policy(self, campaign_id: int, version: int | None) -> Call[RetryPolicy]:
+        check_id("campaign_id", campaign_id)
+        if version is not None:
+            check_id("version", version)
         return read(lambda: self._core.campaigns.retry_policy(campaign_id, version))
 
     def calling_window(self, campaign_id: int) -> Call[CallingWindow | None]:
+        check_id("campaign_id", campaign_id)
         return read(lambda: self._core.campaigns.calling_window(campaign_id))
 
     def pause_campaign(self, campaign_id: int) -> Call[Campaign]:
+        check_id("campaign_id", campaign_id)
         return write(lambda: self._core.campaigns.set_status(campaign_id, PAUSED))
 
     def resume_campaign(self, campaign_id: int) -> Call[Campaign]:
+        check_id("campaign_id", campaign_id)
         return write(lambda: self._core.campaigns.set_status(campaign_id, RUNNING))
 
     def cancel_campaign(self, campaign_id: int, actor: str | None) -> Call[int]:
+        check_id("campaign_id", campaign_id)
+        check_actor(actor)
         return Call(lambda: self._core.campaigns.cancel(campaign_id, actor))
 
     def update_campaign(self, campaign_id: int, changes: dict[str, Any], actor: str | None) -> Call[Campaign]:
+        check_id("campaign_id", campaign_id)
+        check_actor(actor)
         changes = {name: value for name, value in changes.items() if value is not UNSET}
         unknown = set(changes) - UPDATABLE
         if unknown:
@@ -245,23 +284,31 @@ class Api:
         return write(lambda: campaigns.update(campaign_id, changes, actor, clock.epoch()))
 
     def campaign_history(self, campaign_id: int) -> Call[list[CampaignChange]]:
+        check_id("campaign_id", campaign_id)
         return read(lambda: self._core.campaigns.changes(campaign_id))
 
     def update_retry_policy(self, campaign_id: int, policy: RetryPolicy) -> Call[int]:
+        check_id("campaign_id", campaign_id)
         if not isinstance(policy, RetryPolicy):
             raise ConfigurationError(f"policy must be a RetryPolicy, got {policy!r}")
         return write(lambda: self._core.campaigns.update_retry_policy(campaign_id, policy))
 
     def campaign_stats(self, campaign_id: int) -> Call[Any]:
+        check_id("campaign_id", campaign_id)
         campaigns = self._core.campaigns
         return Call(lambda: done(campaigns.stats(campaign_id)), write=campaigns.stats_write)
 
     # -- the blacklist ------------------------------------------------------------------------------
 
     def blacklist_phone(self, phone: str, note: str | None, region: str | None, actor: str | None) -> Call[int]:
+        check_optional_text("note", note)
+        check_optional_text("region", region)
+        check_actor(actor)
         return Call(lambda: self._core.blacklist.add(phone, note, region, actor))
 
     def unblacklist_phone(self, phone: str, region: str | None, actor: str | None) -> Call[int]:
+        check_optional_text("region", region)
+        check_actor(actor)
         return Call(lambda: self._core.blacklist.remove(phone, region, actor))
 
     def blacklist(self) -> Call[list[tuple[str, str | None]]]:
@@ -271,6 +318,9 @@ class Api:
 
     def add_contacts(self, campaign_id: int, contacts: Iterable[object], actor: str | None,
                      on_reject: RejectHook | None, adapt: Adapter | None, source: Any) -> Call[ImportReport]:
+        check_id("campaign_id", campaign_id)
+        check_actor(actor)
+        check_callables(on_reject=on_reject, adapt=adapt)
         check_contacts(contacts)
         return Call(lambda: done(self._core.importer.unit(campaign_id, actor, on_reject, adapt)),
                     source=source, bulk=True)
@@ -286,8 +336,7 @@ class Api:
     def fire_batch(self, limit: int) -> Call[FiredBatch]:
         """Fire up to `limit` due contacts; a contact whose rule raised is put off and the
         batch reported with `deferred=1` (the others fire in the next batch)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidArgument(f"limit must be a positive integer, got {limit!r}")
+        check_limit("limit", limit)
         timers = self._core.timers
 
         def recover(exc: BaseException) -> Call[FiredBatch] | None:

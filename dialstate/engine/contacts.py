@@ -3,10 +3,10 @@ changed (read back after the commit, for their subscribers)."""
 
 from __future__ import annotations
 
+from dialstate.engine.checks import check_external_id
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent, history_entry
-from dialstate.engine.triggers import check_external_id
 from dialstate.errors import ContactNotFound, InvalidArgument, InvalidPhone
 from dialstate.phones import blacklist_key, parse_phone
 from dialstate.store import rows

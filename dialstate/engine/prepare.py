@@ -20,6 +20,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
+from dialstate.engine.checks import check_external_id, check_priority
 from dialstate.engine.states import ContactState
 from dialstate.errors import ConfigurationError, InvalidArgument, SkipRow
 from dialstate.phones import phone_and_zones
@@ -78,7 +79,7 @@ class ImportSettings:
 
 
 #: One encoder for every row: `json.dumps` with options builds a new one per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True, allow_nan=False)
 _FIELD_SET = frozenset(FIELDS)
 
 
@@ -99,13 +100,14 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
         data = item.get("data")
     else:
         raw, priority, tz, external_id, data = item, 0, None, None, None
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise InvalidArgument(f"contact #{index}: priority must be an integer, got {priority!r}")
+    where = f"contact #{index}"
+    priority = check_priority(priority, f"{where}: priority")
+    external_id = check_external_id(external_id, f"{where}: external_id")
     if tz is not None:
         try:
             validate_timezone(tz)
         except ConfigurationError as exc:
-            raise InvalidArgument(f"contact #{index}: {exc}") from None
+            raise InvalidArgument(f"{where}: {exc}") from None
     if data is not None and not isinstance(data, Mapping):
         raise InvalidArgument(f"contact #{index}: data must be a mapping, got {type(data).__name__}")
     try:
@@ -117,7 +119,7 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
     return (
         e164 if e164 is not None else ("" if raw is None else str(raw)),
         e164, reason, priority, tz, "|".join(zones),
-        None if external_id is None else str(external_id), data_text,
+        external_id, data_text,
     )
 
 

@@ -46,6 +46,14 @@ class Trigger:
     #: The call id an event names, checked against the contact's current call.
     call_id: str | None = None
     check_call: bool = False
+    #: The arguments that say what the call does, (name, value) in order: an
+    #: idempotency key is bound to them.
+    args: tuple[tuple[str, object], ...] = ()
+
+    def fingerprint(self, contact_id: int) -> str:
+        """The call in words, as an idempotency key remembers it."""
+        given = ", ".join(f"{name}={value!r}" for name, value in self.args)
+        return f"{self.name}(contact {contact_id}{', ' if given else ''}{given})"
 
 
 class Runner:
@@ -60,7 +68,7 @@ class Runner:
         q = self._q
         now = self._clock.epoch()
         if key is not None:
-            reply = yield from self.reply(key, contact_id, trigger.name)
+            reply = yield from self.reply(key, contact_id, trigger)
             if reply is not None:
                 return Done(reply)
         found = yield one(q["select_contact"], (now, contact_id))
@@ -85,21 +93,26 @@ class Runner:
                                                 exclude=contact_id)
         contact = Contact.from_row(move.after)
         if key is not None:
-            yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now))
+            yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now,
+                                              trigger.fingerprint(contact_id)))
         return Done(contact, [(contact, move.entries, move.first_ordinal)], moved, tx)
 
     def dial_times(self, contact_id: int) -> Work[list[tuple[int, float]]]:
         found = yield all_rows(self._q["dial_times"], (contact_id,))
         return sorted(((int(a), float(t)) for a, t in found), key=lambda x: x[1])
 
-    def reply(self, key: str, contact_id: int, trigger: str) -> Work[Contact | None]:
-        """The snapshot an earlier call with this idempotency key returned, if any."""
+    def reply(self, key: str, contact_id: int, trigger: Trigger) -> Work[Contact | None]:
+        """The snapshot an earlier call with this idempotency key returned, if any; a key
+        used for another contact, trigger or arguments raises `IdempotencyConflict`."""
         found = yield one(self._q["idempotent_reply"], (key,))
         if found is None:
             return None
-        if found[0] != contact_id or found[1] != trigger:
-            raise IdempotencyConflict(key, contact_id, trigger, f"{found[1]} on contact {found[0]}")
-        return Contact.from_json(json.loads(found[2]))
+        used_contact, used_trigger, snapshot, used_for = found
+        asked = trigger.fingerprint(contact_id)
+        if used_contact != contact_id or used_trigger != trigger.name or (used_for is not None and used_for != asked):
+            raise IdempotencyConflict(key, contact_id, trigger.name, used_for or f"{used_trigger} on contact "
+                                      f"{used_contact}", asked)
+        return Contact.from_json(json.loads(snapshot))
 
 
 def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor: str | None, note: str,

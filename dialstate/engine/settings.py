@@ -63,8 +63,8 @@ class CampaignSettings:
               default_region: object, dispositions: object, default_disposition: object,
               timers: Mapping[str, object], bare_numbers: object = "check",
               unique_external_ids: object = False) -> CampaignSettings:
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigurationError(f"a campaign name must be non-empty text, got {name!r}")
+        if not isinstance(name, str) or not name.strip() or "\x00" in name:
+            raise ConfigurationError(f"a campaign name must be non-empty text (without NUL characters), got {name!r}")
         try:
             dial_mode = DialMode(mode)  # type: ignore[arg-type]
         except ValueError:

@@ -1,25 +1,49 @@
-"""What the engine hands out: detached, read-only snapshots."""
+"""What the engine hands out: detached, read-only snapshots that are plain data
+(`to_dict()` gives JSON-ready values; `pickle` and `copy` work)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import MappingProxyType
-from typing import Any
+from enum import Enum
+from typing import Any, NoReturn
 
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.outcomes import Outcome
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 _STATES = {s.value: s for s in ContactState}
 _OUTCOMES = {o.value: o for o in Outcome}
 _fromtimestamp = datetime.fromtimestamp
 
 
+class FrozenDict(dict[str, Any]):
+    """A read-only dict: a snapshot's `data` and settings. `json.dumps` takes it as it
+    is; it pickles and copies as a dict would."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a snapshot is read-only: change the contact or campaign through the engine")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+_EMPTY = FrozenDict()
+
+
 def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, Mapping):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
@@ -32,7 +56,7 @@ def _to_json(snapshot: Any) -> dict[str, Any]:
         value = getattr(snapshot, name)
         if isinstance(value, datetime):
             value = value.isoformat()
-        elif isinstance(value, (ContactState, Outcome)):
+        elif isinstance(value, Enum):
             value = value.value
         else:
             value = _thaw(value)
@@ -101,9 +125,12 @@ class Contact:
             None if due is None else _fromtimestamp(due, UTC),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-safe dict (for `--json` output and idempotent replies)."""
+    def to_dict(self) -> dict[str, Any]:
+        """Its fields as JSON-ready values (times in ISO 8601, states and outcomes as
+        their names, data as plain dicts and lists)."""
         return _to_json(self)
+
+    to_json = to_dict
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Contact:
@@ -141,9 +168,11 @@ class HistoryEntry:
     #: The entry's place in the transition feed (`Engine.events`).
     position: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-safe dict."""
+    def to_dict(self) -> dict[str, Any]:
+        """Its fields as JSON-ready values."""
         return _to_json(self)
+
+    to_json = to_dict
 
 
 def history_entry(values: Mapping[str, Any]) -> HistoryEntry:
@@ -180,7 +209,14 @@ class Campaign:
     default_region: str | None
     policy_version: int
     created_at: datetime
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=FrozenDict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _freeze(self.settings))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Its fields as JSON-ready values."""
+        return _to_json(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +227,12 @@ class CampaignChange:
     at: datetime
     actor: str | None
     setting: str
+    #: The values as JSON gives them (a calling window as its `to_json()`).
     old: Any
     new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_json(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +259,10 @@ class TransitionEvent:
         assert self.entry.position is not None
         return self.entry.position
 
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready values: its position, the contact, the entry."""
+        return {"position": self.entry.position, "contact": self.contact.to_dict(), "entry": self.entry.to_dict()}
+
 
 @dataclass(frozen=True, slots=True)
 class CampaignStats:
@@ -228,6 +272,13 @@ class CampaignStats:
     attempts_by_group: Mapping[str, int]
     abandon_rate: float | None
     total: int
+
+    def __post_init__(self) -> None:
+        for name in ("by_state", "attempts_by_outcome", "attempts_by_group"):
+            object.__setattr__(self, name, _freeze(getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_json(self)
 
     def __getitem__(self, state: str) -> int:
         """`stats["ready"]`: the number of contacts in a state (0 when none)."""

@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from dialstate.errors import InvalidArgument
+from dialstate.errors import EngineClosed, InvalidArgument
 
 if TYPE_CHECKING:
     from dialstate.engine.engine import Engine
@@ -198,6 +198,13 @@ class Scheduler:
                 _, last_selected = self._fire_all(stoppable=True)
                 idle = last_selected == 0
                 next_due = self.engine.next_due_at()
+            except EngineClosed:
+                log.info("the engine was closed: the scheduler stops")
+                with self._arm_lock:
+                    self._running = False
+                # Not from this thread: shutting down waits for the run this thread is in.
+                threading.Thread(target=self.shutdown, kwargs={"wait": False}, daemon=True).start()
+                return
             except Exception:
                 failed = True
                 log.exception("scheduler run failed; trying again in %.2f s", self.sweep_seconds)
