@@ -2,8 +2,11 @@
 
 from dialstate.engine.decisions import Meaning
 from dialstate.engine.engine import Engine
+from dialstate.engine.listeners import Subscription
+from dialstate.engine.settings import UNSET
 from dialstate.engine.snapshots import (
     Campaign,
+    CampaignChange,
     CampaignStats,
     Contact,
     HistoryEntry,
@@ -16,7 +19,10 @@ from dialstate.errors import (
     ConcurrentUpdate,
     ConfigurationError,
     ContactNotFound,
+    DatabaseBusy,
+    DatabaseUnavailable,
     DialstateError,
+    EngineClosed,
     IdempotencyConflict,
     InvalidArgument,
     InvalidPhone,
@@ -26,6 +32,7 @@ from dialstate.errors import (
     StaleCallEvent,
     UnknownDisposition,
     UnknownOutcome,
+    WriteConflict,
 )
 from dialstate.outcomes import Outcome, OutcomeGroup
 from dialstate.policy import CallingWindow, RetryPolicy
@@ -34,8 +41,10 @@ from dialstate.scheduler import Scheduler
 __version__ = "0.1.0"
 
 __all__ = [
+    "UNSET",
     "CallingWindow",
     "Campaign",
+    "CampaignChange",
     "CampaignNotFound",
     "CampaignStats",
     "ConcurrentUpdate",
@@ -43,9 +52,12 @@ __all__ = [
     "Contact",
     "ContactNotFound",
     "ContactState",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
     "DialMode",
     "DialstateError",
     "Engine",
+    "EngineClosed",
     "HistoryEntry",
     "IdempotencyConflict",
     "ImportReport",
@@ -61,8 +73,10 @@ __all__ = [
     "SkipRow",
     "StaleCallEvent",
     "StateKind",
+    "Subscription",
     "TransitionEvent",
     "UnknownDisposition",
     "UnknownOutcome",
+    "WriteConflict",
     "__version__",
 ]
