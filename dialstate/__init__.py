@@ -2,6 +2,7 @@
 
 from dialstate.engine.decisions import Meaning
 from dialstate.engine.engine import Engine
+from dialstate.engine.gates import Callability
 from dialstate.engine.listeners import Subscription
 from dialstate.engine.settings import UNSET
 from dialstate.engine.snapshots import (
@@ -27,6 +28,8 @@ from dialstate.errors import (
     InvalidArgument,
     InvalidPhone,
     InvalidTransition,
+    NotCallable,
+    Reason,
     SchemaOutOfDate,
     SkipRow,
     StaleCallEvent,
@@ -42,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "UNSET",
+    "Callability",
     "CallingWindow",
     "Campaign",
     "CampaignChange",
@@ -65,8 +69,10 @@ __all__ = [
     "InvalidPhone",
     "InvalidTransition",
     "Meaning",
+    "NotCallable",
     "Outcome",
     "OutcomeGroup",
+    "Reason",
     "RetryPolicy",
     "Scheduler",
     "SchemaOutOfDate",

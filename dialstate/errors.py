@@ -7,6 +7,8 @@ caller can both log the message and branch on the fields.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
 
 
 class DialstateError(Exception):
@@ -62,6 +64,29 @@ class InvalidTransition(DialstateError):
             f"contact {contact_id}: cannot {trigger} from state {state}{where}{why}; "
             f"allowed now: {allowed_text}"
         )
+
+
+class Reason(NamedTuple):
+    """Why a contact may not be called now: a stable `code` to branch on and a `text`
+    for people (`outside_window`, `campaign_paused`, `campaign_canceled`,
+    `blacklisted`, `rolling_limit`, `retry_pending`, `not_ready`)."""
+
+    code: str
+    text: str
+
+
+class NotCallable(DialstateError):
+    """A direct call (`dial`, `assign_operator`) that the rules forbid now; nothing was
+    changed. `reasons` says why, `next_allowed_at` when every rule allows it (None when
+    no time can be known: blacklisted, or the campaign paused)."""
+
+    def __init__(self, contact_id: int, reasons: tuple[Reason, ...], next_allowed_at: datetime | None) -> None:
+        self.contact_id = contact_id
+        self.reasons = reasons
+        self.next_allowed_at = next_allowed_at
+        when = f"; allowed from {next_allowed_at.isoformat()}" if next_allowed_at is not None else ""
+        super().__init__(f"contact {contact_id} may not be called now: "
+                         + "; ".join(r.text for r in reasons) + when)
 
 
 class StaleCallEvent(DialstateError):

@@ -24,6 +24,7 @@ from dialstate.engine.checks import (
 )
 from dialstate.engine.core import Core
 from dialstate.engine.feed import check_position
+from dialstate.engine.gates import Callability
 from dialstate.engine.importer import check_contacts
 from dialstate.engine.lifecycle import TIMER_SETTINGS
 from dialstate.engine.prepare import Adapter, RejectHook
@@ -85,8 +86,15 @@ class Api:
     def connect_operator(self, contact_id: int, operator_id: str, actor: str | None, key: str | None) -> Call[Contact]:
         return self._trigger(contact_id, self._core.triggers.connect_operator(operator_id), actor or operator_id, key)
 
-    def dial(self, contact_id: int, call_id: str | None, actor: str | None, key: str | None) -> Call[Contact]:
-        return self._trigger(contact_id, self._core.triggers.dial(call_id), actor, key)
+    def dial(self, contact_id: int, call_id: str | None, override: str | None, actor: str | None,
+             key: str | None) -> Call[Contact]:
+        return self._trigger(contact_id, self._core.triggers.dial(call_id, override), actor, key)
+
+    def why_not(self, contact_id: int, at: datetime | None) -> Call[Callability]:
+        check_id("contact_id", contact_id)
+        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+            raise InvalidArgument(f"at must be a time-zone aware datetime, got {at!r}")
+        return read(lambda: self._core.contacts.why_not(contact_id, at))
 
     def dial_failed(self, contact_id: int, reason: str | None, call_id: str | None, actor: str | None,
                     key: str | None) -> Call[Contact]:

@@ -16,6 +16,7 @@ from dialstate.engine.calls import Done
 from dialstate.engine.change import Facts, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
+from dialstate.engine.gates import callability
 from dialstate.engine.lifecycle import modes_with
 from dialstate.engine.machine import machine_for
 from dialstate.engine.settings import RUNNING, CampaignConfig
@@ -71,19 +72,32 @@ class Claims:
             found = yield from self._claim_open_zones(campaign_id, open_keys, personal, personal_params, limit)
         if not found:
             return Done([])
+        times = (yield from self._dial_times([r[0] for r in found])) if cfg.policy.rolling_limits else {}
         machine = machine_for(cfg.mode)
         moves = []
         for values in found:
             row = rows.contact(values, CONTACT_COLUMNS)
             row.update(campaign_status=status, policy_version=cfg.policy_version, blacklisted=False)
-            facts = Facts(row, cfg, now)
+            facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
+            if times and not callability(facts, now).callable:
+                continue  # its retry policy's rolling cap holds it back for now
             change = (plans.assign_operator(operator_id) if operator_id is not None
                       else plans.dial(facts, plans.new_call_id()))
             moves.append(to_move(facts, change, actor, machine))
+        if not moves:
+            return Done([])
         tx = yield from writer.write(q, self._backend, moves)
         contacts = [Contact.from_row(m.after) for m in moves]
         return Done(contacts, [(c, m.entries, m.first_ordinal) for c, m in zip(contacts, moves, strict=True)],
                     tx=tx)
+
+    def _dial_times(self, contact_ids: list[int]) -> Work[dict[int, list[tuple[int, float]]]]:
+        """The past dials of each of `contact_ids`: contact -> (attempt, when), oldest first."""
+        found = yield all_rows(self._q.expand(self._q["dial_times_of"], len(contact_ids)), contact_ids)
+        out: dict[int, list[tuple[int, float]]] = {}
+        for contact_id, attempt, at in sorted(found, key=lambda r: r[2]):
+            out.setdefault(contact_id, []).append((int(attempt), float(at)))
+        return out
 
     def _claim_open_zones(self, campaign_id: int, open_keys: list[str], personal: str,
                           personal_params: tuple[Any, ...], limit: int) -> Work[list[Any]]:

@@ -3,9 +3,13 @@ changed (read back after the commit, for their subscribers)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from dialstate.engine.change import Facts
 from dialstate.engine.checks import check_external_id
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
+from dialstate.engine.gates import Callability, callability
 from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent, history_entry
 from dialstate.errors import ContactNotFound, InvalidArgument, InvalidPhone
 from dialstate.phones import blacklist_key, parse_phone
@@ -55,6 +59,22 @@ class Contacts:
                 raise InvalidPhone(phone, reason or "not a valid number")
             found = yield all_rows(q["contacts_by_number_in_campaign"], (campaign_id, e164))
         return [Contact.from_row(rows.contact(r, CONTACT_COLUMNS)) for r in found]
+
+    def why_not(self, contact_id: int, at: datetime | None) -> Work[Callability]:
+        """Whether the contact may be called at `at` (now by default): every rule that
+        blocks it, and from when none does."""
+        when = self._clock.epoch() if at is None else at.timestamp()
+        found = yield one(self._q["select_contact"], (when, contact_id))
+        if found is None:
+            raise ContactNotFound(contact_id)
+        row = rows.contact(found)
+        cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
+        facts = Facts(row, cfg, when)
+        if cfg.policy.rolling_limits:
+            dials = yield all_rows(self._q["dial_times"], (contact_id,))
+            facts.dial_times = tuple(sorted(((int(a), float(t)) for a, t in dials if t <= when),
+                                            key=lambda d: d[1]))
+        return callability(facts, when, check_state=True)
 
     def history(self, contact_id: int) -> Work[list[HistoryEntry]]:
         """The contact's transitions, oldest first."""

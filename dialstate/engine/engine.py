@@ -13,6 +13,7 @@ from dialstate.engine.api import Api
 from dialstate.engine.calls import Call
 from dialstate.engine.clock import Clock, ClockSource
 from dialstate.engine.core import Core
+from dialstate.engine.gates import Callability
 from dialstate.engine.listeners import FEED_BATCH, FeedSubscription, Subscription
 from dialstate.engine.prepare import Adapter, BatchSource, RejectHook
 from dialstate.engine.settings import UNSET, Unset
@@ -207,10 +208,22 @@ class Engine:
         """`awaiting_operator` → `call_in_progress` (predictive)."""
         return self._call(self._api.connect_operator(contact_id, operator_id, actor, idempotency_key))
 
-    def dial(self, contact_id: int, call_id: str | None = None, *, actor: str | None = None,
-             idempotency_key: str | None = None) -> Contact:
-        """Place a call: counts an attempt and gives the call a fresh id unless given one."""
-        return self._call(self._api.dial(contact_id, call_id, actor, idempotency_key))
+    def dial(self, contact_id: int, call_id: str | None = None, *, override: str | None = None,
+             actor: str | None = None, idempotency_key: str | None = None) -> Contact:
+        """Place a call: counts an attempt and gives the call a fresh id unless given one.
+
+        The rules must allow it now (section 12): the campaign running, the number not
+        blacklisted, the calling window open, the retry policy's caps held; else
+        `NotCallable` says why and from when, and nothing changes. `override` (the
+        operator's reason, kept word for word in the `dialing` entry) passes the window
+        and the caps, never the blacklist or a pause."""
+        return self._call(self._api.dial(contact_id, call_id, override, actor, idempotency_key))
+
+    def why_not(self, contact_id: int, at: datetime | None = None) -> Callability:
+        """Whether the contact may be called at `at` (now by default): `callable`, every
+        reason that blocks it, and `next_allowed_at`, the earliest time none does (None
+        when no time can be known: blacklisted, the campaign paused, a final state)."""
+        return self._call(self._api.why_not(contact_id, at))
 
     def dial_failed(self, contact_id: int, reason: str | None = None, call_id: str | None = None, *,
                     actor: str | None = None, idempotency_key: str | None = None) -> Contact:

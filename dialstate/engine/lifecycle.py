@@ -121,6 +121,7 @@ _CLEARS = {
 TIMED_STATES = frozenset(s for s, spec in STATES.items() if spec.timer is not None and spec.timer.setting)
 OPEN_STATES = frozenset(s for s, spec in STATES.items() if spec.kind is StateKind.OPEN)
 PARKED_STATES = frozenset(s for s, spec in STATES.items() if spec.kind is StateKind.PARKED)
+FINAL_STATES = frozenset(s for s, spec in STATES.items() if spec.kind is StateKind.FINAL)
 #: States in which the contact may be on a live call: recovery never redials them early.
 IN_CALL_STATES = frozenset({S.DIALING, S.CALL_IN_PROGRESS, S.AFTER_CALL_WORK})
 
@@ -150,8 +151,9 @@ RULES: tuple[Rule, ...] = (
     Rule("accept", (S.OPERATOR_ASSIGNED,), (S.BEFORE_CALL_WORK,), ASSIGNED),
     Rule("reject", (S.OPERATOR_ASSIGNED,), (S.REJECTED_BY_OPERATOR,), frozenset({M.PREVIEW})),
     Rule("requeue", (S.REJECTED_BY_OPERATOR,), (S.READY,), frozenset({M.PREVIEW})),
-    # A timed-out assignment goes back to the list (in-flight recovery).
-    Rule("release", (S.OPERATOR_ASSIGNED,), (S.READY,), ASSIGNED),
+    # A timed-out assignment goes back to the list (in-flight recovery), and so does a
+    # countdown that ends where the rules forbid the call (a closed window, a pause).
+    Rule("release", (S.OPERATOR_ASSIGNED, S.BEFORE_CALL_WORK), (S.READY,), ASSIGNED),
     # Dialing.
     Rule("dial", (S.BEFORE_CALL_WORK,), (S.DIALING,), ASSIGNED),
     Rule("dial", (S.READY,), (S.DIALING,), SYSTEM_DIALS),

@@ -18,6 +18,7 @@ from typing import Any
 from dialstate.engine import decisions
 from dialstate.engine.change import Change, Facts, Step, join_notes
 from dialstate.engine.decisions import Decision, Meaning
+from dialstate.engine.gates import callability
 from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
 from dialstate.engine.settings import CampaignConfig
 from dialstate.engine.states import ContactState, DialMode
@@ -31,12 +32,14 @@ S = ContactState
 _MAX_ROUNDS = 16
 #: Triggers whose decision may schedule a retry (and so must keep the rolling caps).
 RETRYING_TRIGGERS = frozenset({"dial_failed", "call_ended", "wrap_up"})
+#: Triggers that start or prepare a call: the rules of section 12 gate them.
+GATED_TRIGGERS = frozenset({"dial", "assign_operator"})
 
 
 def needs_dial_times(trigger: str, cfg: CampaignConfig) -> bool:
     """Whether a decision for `trigger` needs the contact's past dial times (only a
     policy with rolling caps looks at them)."""
-    return bool(cfg.policy.rolling_limits) and trigger in RETRYING_TRIGGERS
+    return bool(cfg.policy.rolling_limits) and (trigger in RETRYING_TRIGGERS or trigger in GATED_TRIGGERS)
 
 
 def new_call_id() -> str:
@@ -171,8 +174,15 @@ def update_contact(facts: Facts, fields: dict[str, Any], derived: dict[str, Any]
 
 
 def countdown_dial(facts: Facts, rng: random.Random) -> Change:
-    """The before-call-work countdown ran out: the call is placed."""
-    return dial(facts, new_call_id(), "before-call-work countdown ended")
+    """The before-call-work countdown ran out: the call is placed, if the rules allow it
+    now; else the contact goes back to the list (operator cleared), the reason noted."""
+    verdict = callability(facts, facts.now)
+    if verdict.callable:
+        return dial(facts, new_call_id(), "before-call-work countdown ended")
+    why = "; ".join(r.text for r in verdict.reasons)
+    if facts.row["blacklisted"]:
+        return Change([Step("blacklist", S.BLACKLISTED, f"the countdown ended: {why}")])
+    return Change([Step("release", S.READY, f"the countdown ended, the call was not placed: {why}")])
 
 
 def wrap_up_timed_out(facts: Facts, rng: random.Random) -> Change:

@@ -23,9 +23,10 @@ from dialstate.engine.calls import Done
 from dialstate.engine.change import Change, Facts, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
+from dialstate.engine.gates import callability
 from dialstate.engine.machine import machine_for
 from dialstate.engine.snapshots import Contact
-from dialstate.errors import ContactNotFound, IdempotencyConflict, StaleCallEvent
+from dialstate.errors import ContactNotFound, IdempotencyConflict, NotCallable, StaleCallEvent
 from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows, count, one
 from dialstate.store.statements import Queries
@@ -49,6 +50,10 @@ class Trigger:
     #: The arguments that say what the call does, (name, value) in order: an
     #: idempotency key is bound to them.
     args: tuple[tuple[str, object], ...] = ()
+    #: Whether it starts or prepares a call (the rules of section 12 must allow it),
+    #: and the operator's reason to pass the window and the caps.
+    gate: bool = False
+    override: str | None = None
 
     def fingerprint(self, contact_id: int) -> str:
         """The call in words, as an idempotency key remembers it."""
@@ -84,6 +89,10 @@ class Runner:
         facts = Facts(row, cfg, now)
         if plans.needs_dial_times(trigger.name, cfg):
             facts.dial_times = tuple((yield from self.dial_times(contact_id)))
+        if trigger.gate:
+            verdict = callability(facts, now, override=trigger.override is not None)
+            if not verdict.callable:
+                raise NotCallable(contact_id, verdict.reasons, verdict.next_allowed_at)
         extra = (yield from trigger.load(facts)) if trigger.load is not None else None
         move = to_move(facts, trigger.plan(facts, extra), actor, machine)
         tx = yield from writer.write(q, self._backend, [move])

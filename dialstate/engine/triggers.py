@@ -35,7 +35,7 @@ class Triggers:
     def assign_operator(self, operator_id: str) -> Trigger:
         check_text("operator_id", operator_id)
         return Trigger("assign_operator", lambda facts, _: plans.assign_operator(operator_id),
-                       args=(("operator_id", operator_id),))
+                       args=(("operator_id", operator_id),), gate=True)
 
     def reject(self) -> Trigger:
         return Trigger("reject", lambda facts, _: plans.reject(facts))
@@ -45,10 +45,13 @@ class Triggers:
         return Trigger("connect_operator", lambda facts, _: plans.connect_operator(operator_id),
                        args=(("operator_id", operator_id),))
 
-    def dial(self, call_id: str | None) -> Trigger:
+    def dial(self, call_id: str | None, override: str | None = None) -> Trigger:
         check_optional_text("call_id", call_id)
+        check_optional_text("override", override)
         new_call = call_id if call_id is not None else plans.new_call_id()
-        return Trigger("dial", lambda facts, _: plans.dial(facts, new_call), args=(("call_id", call_id),))
+        note = None if override is None else f"override: {override}"
+        return Trigger("dial", lambda facts, _: plans.dial(facts, new_call, note),
+                       args=(("call_id", call_id), ("override", override)), gate=True, override=override)
 
     def dial_failed(self, reason: str | None, call_id: str | None) -> Trigger:
         check_optional_text("reason", reason)

@@ -65,3 +65,8 @@ SELECT id FROM ds_contact WHERE external_id = ? AND campaign_id = ? AND id <> ? 
 -- Which of the external ids (?*) contacts of the campaign have. Parameters: the
 -- campaign, the ids.
 SELECT external_id FROM ds_contact WHERE campaign_id = ? AND external_id IN (?*)
+
+-- name: dial_times_of
+-- `dial_times` for several contacts (?*): contact, attempt, when.
+SELECT contact_id, attempt, MAX(at) FROM ds_history WHERE contact_id IN (?*) AND trigger = 'dial'
+GROUP BY contact_id, attempt

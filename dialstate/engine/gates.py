@@ -1,0 +1,120 @@
+"""The rules every path that starts or prepares a call obeys (spec section 12): the
+campaign is running, the number is not blacklisted, the contact's calling window is
+open, and the retry policy's caps hold. Pure: `callability` answers from the facts
+loaded for the contact (its row, its campaign's config, its past dials)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dialstate.engine.change import Facts
+from dialstate.engine.lifecycle import FINAL_STATES, PARKED_STATES
+from dialstate.engine.settings import CANCELED, PAUSED
+from dialstate.errors import Reason
+
+#: How often the window and the caps may move the next allowed time before the
+#: answer is taken as it stands (they agree in one or two rounds).
+_ROUNDS = 16
+#: What blocks for good, or until someone acts: no time can be given.
+_UNTIMED = frozenset({"campaign_paused", "campaign_canceled", "blacklisted", "not_ready"})
+#: States a call may be prepared or placed from, by some path.
+_DIALABLE = frozenset({"ready", "operator_assigned", "before_call_work", "awaiting_operator"})
+
+
+@dataclass(frozen=True, slots=True)
+class Callability:
+    """Whether a contact may be called at a time, what blocks it, and from when nothing
+    does (None when no time can be known)."""
+
+    callable: bool
+    reasons: tuple[Reason, ...]
+    next_allowed_at: datetime | None
+
+
+def callability(facts: Facts, at: float, *, override: bool = False, check_state: bool = False) -> Callability:
+    """Every rule that blocks the contact at `at` (epoch seconds). With `override`
+    (an operator's decision) the window and the caps do not block; the blacklist and
+    a pause always do. `check_state` adds the contact's own state (for `why_not`)."""
+    row, cfg = facts.row, facts.cfg
+    reasons: list[Reason] = []
+    if check_state:
+        reasons.extend(_state_reasons(row, at))
+    status = row["campaign_status"]
+    if status == PAUSED:
+        reasons.append(Reason("campaign_paused", f"campaign {cfg.id} is paused"))
+    elif status == CANCELED:
+        reasons.append(Reason("campaign_canceled", f"campaign {cfg.id} is canceled"))
+    if row["blacklisted"]:
+        reasons.append(Reason("blacklisted", f"the number {row['phone_key'] or row['phone']} is on the blacklist"))
+    moment = datetime.fromtimestamp(at, UTC)
+    window, zones = cfg.window, contact_zones(facts)
+    if not override and window is not None and not window.is_open(zones, moment):
+        reasons.append(Reason("outside_window", f"outside the calling window {window.start}-{window.end} "
+                                                f"({', '.join(window_days(window))}) in {', '.join(zones)}"))
+    times = facts_dial_times(facts)
+    limits = cfg.policy.rolling_limits
+    if not override and limits and cfg.policy.earliest_allowed(times, moment) > moment:
+        reasons.append(Reason("rolling_limit", "the retry policy's rolling cap of "
+                                               + " and ".join(f"{n} attempts in {p}" for n, p in limits)
+                                               + " is reached"))
+    if not reasons:
+        return Callability(True, (), moment)
+    if any(r.code in _UNTIMED for r in reasons):
+        return Callability(False, tuple(reasons), None)
+    start = moment
+    if any(r.code == "retry_pending" for r in reasons):
+        start = datetime.fromtimestamp(row["next_attempt_at"], UTC)
+    return Callability(False, tuple(reasons), next_allowed(facts, start, times, override))
+
+
+def next_allowed(facts: Facts, start: datetime, times: list[datetime], override: bool = False) -> datetime | None:
+    """The earliest time at or after `start` when the window is open and the caps hold."""
+    cfg = facts.cfg
+    window, zones = cfg.window, contact_zones(facts)
+    t = start
+    for _ in range(_ROUNDS):
+        before = t
+        if cfg.policy.rolling_limits and not override:
+            t = cfg.policy.earliest_allowed(times, t)
+        if window is not None and not override:
+            opening = window.next_opening(zones, t)
+            if opening is None:
+                return None
+            t = opening
+        if t == before:
+            break
+    return t
+
+
+def contact_zones(facts: Facts) -> tuple[str, ...]:
+    """The zones the contact's calling window is checked in."""
+    zone_key = facts.row["zone_key"]
+    return tuple(zone_key.split("|")) if zone_key else (facts.cfg.timezone,)
+
+
+def facts_dial_times(facts: Facts) -> list[datetime]:
+    """When the contact's counted attempts were dialed (loaded with its facts): a dial
+    whose attempt was not counted (congestion) is under a number above `attempts`."""
+    counted = facts.row["attempts"]
+    return [datetime.fromtimestamp(at, UTC) for attempt, at in facts.dial_times if attempt <= counted]
+
+
+def window_days(window: object) -> list[str]:
+    days = window.to_json()["days"]  # type: ignore[attr-defined]
+    return list(days) if len(days) < 7 else ["every day"]
+
+
+def _state_reasons(row: dict[str, object], at: float) -> list[Reason]:
+    state = str(row["state"])
+    if state == "retry_scheduled":
+        due = row["next_attempt_at"]
+        if isinstance(due, (int, float)) and due > at:
+            when = datetime.fromtimestamp(due, UTC).isoformat()
+            return [Reason("retry_pending", f"its next attempt is scheduled for {when}")]
+        return []
+    if state in _DIALABLE:
+        return []
+    if state in FINAL_STATES or state in PARKED_STATES:
+        return [Reason("not_ready", f"it is {state}")]
+    return [Reason("not_ready", f"it is {state}: in a call or its wrap-up")]
