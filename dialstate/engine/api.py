@@ -9,13 +9,13 @@ the core, whichever face runs it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from dialstate.engine.calls import Call, Done, done, read, write
 from dialstate.engine.core import Core
-from dialstate.engine.importer import check_contacts
+from dialstate.engine.importer import ContactItems, check_contacts
 from dialstate.engine.prepare import Adapter, RejectHook
 from dialstate.engine.runner import Trigger
 from dialstate.engine.settings import PAUSED, RUNNING, CampaignSettings
@@ -136,7 +136,7 @@ class Api:
 
         return write(work)
 
-    def create_campaign_with_contacts(self, name: str, contacts: Iterable[object], actor: str | None,
+    def create_campaign_with_contacts(self, name: str, contacts: ContactItems, actor: str | None,
                                       on_reject: RejectHook | None, adapt: Adapter | None,
                                       settings: Mapping[str, Any], source: Any,
                                       ) -> Call[tuple[Campaign, ImportReport]]:
@@ -213,7 +213,7 @@ class Api:
 
     # -- importing --------------------------------------------------------------------------------------
 
-    def add_contacts(self, campaign_id: int, contacts: Iterable[object], actor: str | None,
+    def add_contacts(self, campaign_id: int, contacts: ContactItems, actor: str | None,
                      on_reject: RejectHook | None, adapt: Adapter | None, source: Any) -> Call[ImportReport]:
         check_contacts(contacts)
         return Call(lambda: done(self._core.importer.unit(campaign_id, actor, on_reject, adapt)),

@@ -11,7 +11,7 @@ first id, PostgreSQL's COPY) live in `dialstate.store.sqlite` and `.postgres`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from operator import itemgetter
 from typing import Any
 
@@ -35,6 +35,8 @@ IMPORT_LOCK = 7411301
 #: Keys looked up per statement when finding which of a batch's numbers are listed.
 _LOOKUP_CHUNK = 500
 
+#: The contacts an import takes: an iterable, or (the asyncio face) an async iterable.
+ContactItems = Iterable[object] | AsyncIterable[object]
 #: What a batch source gives the unit: (start index, input items, prepared batch).
 Batch = tuple[int, list[object], PreparedBatch]
 
@@ -151,7 +153,8 @@ class _Tally:
 
 
 def check_contacts(contacts: object) -> None:
-    if isinstance(contacts, (str, bytes, Mapping)) or not isinstance(contacts, Iterable):
+    """An iterable (or, for the asyncio face, an async iterable) of contacts."""
+    if isinstance(contacts, (str, bytes, Mapping)) or not isinstance(contacts, (Iterable, AsyncIterable)):
         raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
 
 

@@ -35,8 +35,12 @@ class PostgresBackend:
     def connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self.conninfo, autocommit=False,
-                               options=f"-c lock_timeout={int(self.lock_timeout * 1000)}")
+        return psycopg.connect(self.conninfo, **self.connect_options())
+
+    def connect_options(self) -> dict[str, Any]:
+        """How every connection is opened, blocking or async (the asyncio face's pool
+        passes them to each connection it makes)."""
+        return {"autocommit": False, "options": f"-c lock_timeout={int(self.lock_timeout * 1000)}"}
 
     @staticmethod
     def begin(conn: Any) -> None:
@@ -60,9 +64,25 @@ class PostgresBackend:
                 out.write_row(row)
         return len(params)
 
+    # -- the same, on an async connection (dialstate.store.aio) ---------------------------
+
+    @staticmethod
+    async def executemany_async(conn: Any, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        async with conn.cursor() as cur:
+            await cur.executemany(sql, params)
+            return int(cur.rowcount)
+
+    @staticmethod
+    async def copy_async(conn: Any, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        async with conn.cursor() as cur, cur.copy(sql) as out:
+            for row in params:
+                await out.write_row(row)
+        return len(params)
+
     @staticmethod
     @contextmanager
     def import_cache(conn: Any) -> Iterator[None]:
+        """Nothing to tune for a bulk load (so the asyncio face needs no async twin)."""
         yield
 
     # -- the import's inserts ----------------------------------------------------------
