@@ -94,12 +94,17 @@ def _faces(backend: str, *marks: pytest.MarkDecorator) -> list[Any]:
     return [pytest.param((backend, face), marks=marks, id=f"{backend}-{face}") for face in FACES]
 
 
+@pytest.fixture
+def empty_pg_url(pg_url: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    _truncate_pg(pg_url)
+    return pg_url
+
+
 @pytest.fixture(params=_faces("postgresql", pytest.mark.pg))
-def pg_engine(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[Engine]:
+def pg_engine(request: pytest.FixtureRequest, empty_pg_url: str, clock: VirtualClock) -> Iterator[Engine]:
     """The engine on PostgreSQL, through each face."""
-    url = request.getfixturevalue("pg_url")
-    _truncate_pg(url)
-    yield from _engine_through(request, request.param[1], url, clock)
+    yield from _engine_through(request, request.param[1], empty_pg_url, clock)
 
 
 @pytest.fixture
@@ -117,11 +122,7 @@ def sqlite_engine(request: pytest.FixtureRequest, sqlite_url: str, clock: Virtua
 def engine(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[Engine]:
     """The engine on each backend, SQLite (a file) and PostgreSQL, through each face."""
     backend, face = request.param
-    if backend == "postgresql":
-        url = request.getfixturevalue("pg_url")
-        _truncate_pg(url)
-    else:
-        url = request.getfixturevalue("sqlite_url")
+    url = request.getfixturevalue("empty_pg_url" if backend == "postgresql" else "sqlite_url")
     yield from _engine_through(request, face, url, clock)
 
 

@@ -13,6 +13,5 @@ for the database). `AsyncScheduler` fires the due timers on the event loop.
 
 from dialstate.aio.engine import AsyncEngine
 from dialstate.aio.scheduler import AsyncScheduler
-from dialstate.store.aio import CancelledAfterCommit
 
-__all__ = ["AsyncEngine", "AsyncScheduler", "CancelledAfterCommit"]
+__all__ = ["AsyncEngine", "AsyncScheduler"]

@@ -33,7 +33,7 @@ from dialstate.engine.timers import FiredBatch
 from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
-from dialstate.store.aio import AsyncDatabase, CancelledAfterCommit
+from dialstate.store.aio import AsyncDatabase
 
 T = TypeVar("T")
 S = ContactState
@@ -50,7 +50,9 @@ class AsyncEngine:
 
     Cancelling a call (a timeout, a client gone) never leaves half a transition: the
     call waits until its transaction is rolled back (or, if it was committing, has
-    committed) and its connection is back in the pool, then raises `CancelledError`.
+    committed, and then the subscribers hear of it) and its connection is back in the
+    pool, then raises `CancelledError`. Retry with the same `idempotency_key` to learn
+    which.
     """
 
     def __init__(self, url: str = "sqlite:///dialstate.db", clock: ClockSource | None = None, *,
@@ -111,12 +113,10 @@ class AsyncEngine:
         (the async twin of `Engine._call`)."""
         db = self._db
         try:
-            done = await (db.run(call.work(), call.source, bulk=call.bulk) if call.write else db.read(call.work()))
-        except CancelledAfterCommit as cancelled:  # the change stands: its subscribers hear of it
-            task = asyncio.ensure_future(self._tell(cancelled.result))
-            self._telling.add(task)
-            task.add_done_callback(self._telling.discard)
-            raise
+            if call.write:
+                done = await db.run(call.work(), call.source, bulk=call.bulk, committed=self._tell_later)
+            else:
+                done = await db.read(call.work())
         except BaseException as exc:
             if call.cleanup is not None:
                 call.cleanup()
@@ -126,6 +126,13 @@ class AsyncEngine:
             return await self._call(other)
         await self._tell(done)
         return done.value
+
+    def _tell_later(self, done: Done[Any]) -> None:
+        """A call cancelled while it committed: its change stands, and the subscribers
+        hear of it in the background."""
+        task = asyncio.ensure_future(self._tell(done))
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
 
     async def _tell(self, done: Done[Any]) -> None:
         subscribers = self._subscribers

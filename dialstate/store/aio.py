@@ -12,10 +12,11 @@ Cancellation: a transaction runs as a task of its own, which the caller awaits
 through `asyncio.shield`. When the caller is cancelled, the transaction is stopped
 at its next statement (a PostgreSQL statement running is cancelled on the server)
 and rolled back; once it is committing, the commit is let finish. Either way the
-caller waits until the connection is back in its pool, and then raises
-`CancelledError` (`CancelledAfterCommit` when the transaction stands). So a
-cancelled call leaves no transaction open, no connection out of its pool, and every
-row it touched fully changed or unchanged.
+caller waits until the connection is back in its pool, and then raises a plain
+`CancelledError` (`asyncio.timeout` turns only that class into `TimeoutError`); when
+the transaction had committed, the caller's `committed` callback hears of its result.
+So a cancelled call leaves no transaction open, no connection out of its pool, and
+every row it touched fully changed or unchanged.
 """
 
 from __future__ import annotations
@@ -37,15 +38,6 @@ T = TypeVar("T")
 
 #: Answers a unit's `pull(request)` on the event loop (the caller's input).
 AsyncSource = Callable[[Any], Awaitable[Any]]
-
-
-class CancelledAfterCommit(asyncio.CancelledError):
-    """The caller was cancelled while its transaction committed: the change stands,
-    and `result` is what the unit of work returned."""
-
-    def __init__(self, result: Any) -> None:
-        super().__init__("cancelled while the transaction committed; it stands")
-        self.result = result
 
 
 class _Stopped(Exception):
@@ -127,54 +119,68 @@ class AsyncDatabase:
         await self._driver.close()
         await asyncio.get_running_loop().run_in_executor(None, self.sync.close)
 
-    async def run(self, work: Work[T], source: AsyncSource | None = None, *, bulk: bool = False) -> T:
+    async def run(self, work: Work[T], source: AsyncSource | None = None, *, bulk: bool = False,
+                  committed: Callable[[T], object] | None = None) -> T:
         """Run `work` as one write transaction and commit it; roll back on any error.
-        `await source(request)` answers the unit's `pull(request)`."""
+        `await source(request)` answers the unit's `pull(request)`. When the caller is
+        cancelled but the transaction committed all the same, `committed(result)` is
+        called before the `CancelledError` is raised."""
         if self._state != "open":
             await self.open()
-        return await self._driver.run(work, source, write=True, bulk=bulk)
+        return await _transaction(self._driver.run(work, source, write=True, bulk=bulk), committed)
 
     async def read(self, work: Work[T]) -> T:
         """Run `work`, which only reads, holding no snapshot after it."""
         if self._state != "open":
             await self.open()
-        return await self._driver.run(work, None, write=False, bulk=False)
+        return await _transaction(self._driver.run(work, None, write=False, bulk=False), None)
 
 
-async def _transaction(run: Callable[[_Guard], Awaitable[T]],
-                       stop: Callable[[_Guard, asyncio.Future[T]], None]) -> T:
-    """`run(guard)` as a task that the caller's cancellation cannot cut short: a
-    cancelled caller `stop`s it and waits for it to end all the same."""
+#: How a driver runs one transaction: `run(guard)` does it; `stop(guard, task)`
+#: asks it to stop early, the caller being cancelled.
+Transaction = tuple[Callable[[_Guard], Awaitable[T]], Callable[[_Guard, "asyncio.Future[T]"], None]]
+
+
+async def _transaction(transaction: Transaction[T], committed: Callable[[T], object] | None) -> T:
+    """Run a driver's transaction as a task that the caller's cancellation cannot cut
+    short: a cancelled caller stops it and waits for it to end all the same."""
+    run, stop = transaction
     guard = _Guard()
     task = asyncio.ensure_future(run(guard))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        if task.done():  # the transaction itself was cancelled (by the loop closing, say)
-            raise
-        stop(guard, task)
+        # The caller was cancelled (or, when it is done cancelled, the transaction
+        # itself, by the loop closing, say). The transaction may have ended already,
+        # its result not yet delivered.
+        if not task.done():
+            stop(guard, task)
         while not task.done():
             try:
                 await asyncio.wait([task])
             except asyncio.CancelledError:
                 pass  # cancelled again: the transaction still ends first
-        if not task.cancelled() and task.exception() is None:
-            raise CancelledAfterCommit(task.result()) from None
+        if not task.cancelled() and task.exception() is None and committed is not None:
+            committed(task.result())
         raise
 
 
 def _stoppable(work: Work[T], guard: _Guard) -> Work[T]:
-    """`work`, stopped before its next operation once `guard.stop` is set (a SQLite
-    unit running in a worker thread has no other way to hear of a cancellation)."""
+    """`work`, stopped before its next operation, or before the commit, once
+    `guard.stop` is set (a SQLite unit running in a worker thread has no other way to
+    hear of a cancellation)."""
     result: Any = None
     try:
         while True:
             if guard.stop.is_set():
                 raise _Stopped("the caller was cancelled")
-            op = work.send(result)
+            try:
+                op = work.send(result)
+            except StopIteration as end:
+                if guard.stop.is_set():
+                    raise _Stopped("the caller was cancelled") from None
+                return end.value  # type: ignore[no-any-return]
             result = yield op
-    except StopIteration as end:
-        return end.value  # type: ignore[no-any-return]
     finally:
         work.close()
 
@@ -204,7 +210,7 @@ class _PgDriver:
         if self.pool is not None:
             await self.pool.close()
 
-    async def run(self, work: Work[T], source: AsyncSource | None, *, write: bool, bulk: bool) -> T:
+    def run(self, work: Work[T], source: AsyncSource | None, *, write: bool, bulk: bool) -> Transaction[T]:
         # `bulk` tunes nothing on PostgreSQL (see PostgresBackend.import_cache).
         async def transaction(guard: _Guard) -> T:
             pool = self.pool
@@ -236,7 +242,7 @@ class _PgDriver:
             if not guard.committing:
                 task.cancel()  # psycopg cancels a statement in flight on the server
 
-        return await _transaction(transaction, stop)
+        return transaction, stop
 
     async def _drive(self, conn: Any, work: Work[T], source: AsyncSource | None) -> T:
         send = work.send
@@ -283,7 +289,7 @@ class _ThreadDriver:
         if executor is not None:
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
 
-    async def run(self, work: Work[T], source: AsyncSource | None, *, write: bool, bulk: bool) -> T:
+    def run(self, work: Work[T], source: AsyncSource | None, *, write: bool, bulk: bool) -> Transaction[T]:
         loop = asyncio.get_running_loop()
         executor = self._executor
         sync = self._db.sync
@@ -318,7 +324,7 @@ class _ThreadDriver:
         async def run(guard: _Guard) -> T:
             return await loop.run_in_executor(executor, in_thread, guard)
 
-        return await _transaction(run, stop)
+        return run, stop
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
