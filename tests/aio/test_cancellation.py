@@ -9,6 +9,7 @@ import asyncio
 import random
 import sqlite3
 import time
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ async def ready_contacts(engine: AsyncEngine, n: int) -> list[int]:
     return (await engine.add_contacts(campaign.id, new_phones(n, "DE"))).contact_ids
 
 
-async def outcome_of(call: asyncio.Future[object]) -> str:
+async def outcome_of(call: asyncio.Future[Any]) -> str:
     try:
         await call
     except asyncio.CancelledError:
