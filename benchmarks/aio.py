@@ -2,7 +2,8 @@
 event loop stays on SQLite.
 
     python benchmarks/aio.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                             [--contacts 3000] [--repeat 3] [--pool 10] [--skip-pg] [--skip-sqlite]
+                             [--contacts 3000] [--repeat 3] [--pool 10] [--loop asyncio|uvloop]
+                             [--skip-pg] [--skip-sqlite]
 
 PostgreSQL: agentless contacts driven by C concurrent workers (C = 50, then 200), each
 looping `dial_next(campaign, 1)`, `answered`, `call_ended(..., "completed")` until
@@ -107,7 +108,20 @@ def run_async(url: str, campaign_id: int, *, workers: int, pool: int) -> float:
             await engine.database.pool.wait()  # the connections are made before the clock starts
             return await drive_async(engine, campaign_id, workers)
 
-    return asyncio.run(main())
+    return run_loop(main())
+
+
+#: The event loop's implementation: asyncio's own, or uvloop (`--loop uvloop`, when
+#: installed; not a dependency of dialstate).
+LOOP = "asyncio"
+
+
+def run_loop(main: Any) -> Any:
+    if LOOP == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def one_round(server: str, n: int, run: Callable[[str, int], float]) -> tuple[float, float]:
@@ -175,7 +189,7 @@ def sqlite_lag(n: int, workers: int = 50, every: float = 0.002) -> dict[str, Any
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'lag.db'}"
         campaign_id = seed(url, n)
-        seconds = asyncio.run(main(url, campaign_id))
+        seconds = run_loop(main(url, campaign_id))
         check(url, campaign_id, n)
     ordered = sorted(lags)
     return {
@@ -193,9 +207,14 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pool", type=int, default=10, help="the AsyncEngine's pool_size on PostgreSQL")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio",
+                        help="the event loop (uvloop must be installed)")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
+    global LOOP
+    LOOP = args.loop
+    print(f"event loop: {LOOP}", flush=True)
     if not args.skip_pg:
         postgres(args.pg, args.contacts, args.repeat, args.pool)
     if not args.skip_sqlite:
