@@ -1,6 +1,11 @@
 """Shared fixtures: a virtual clock, engines on SQLite files and on PostgreSQL, new
 empty PostgreSQL databases, and a dialect registry a test may add to.
 
+The engine fixtures run each test through both faces of the engine: the sync
+`Engine` and the asyncio `AsyncEngine` (through `tests.support.faces.SyncFace`), with
+ids such as `sqlite-sync` and `postgresql-async`. A test that needs a sync-only
+feature says so with `@pytest.mark.sync_only("why")`.
+
 PostgreSQL tests use `DIALSTATE_TEST_PG_URL` (default: the local server); each test
 session gets a fresh database of its own, dropped at the end. They skip with the
 reason when no server answers, and fail instead when `DIALSTATE_REQUIRE_PG=1`.
@@ -12,11 +17,13 @@ import importlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 
 from dialstate import Engine
 from dialstate.testing import VirtualClock, admin_conninfo, scratch_pg_database
+from tests.support.faces import FACES, open_engine
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: Tables a test starts without rows in (the schema's own records stay).
@@ -74,13 +81,31 @@ def _truncate_pg(url: str) -> None:
             conn.execute("UPDATE ds_feed SET next = 1")
 
 
-@pytest.fixture
-def pg_engine(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[Engine]:
-    url = request.getfixturevalue("pg_url")
-    _truncate_pg(url)
-    engine = Engine(url, clock=clock)
+def _engine_through(request: pytest.FixtureRequest, face: str, url: str, clock: VirtualClock) -> Iterator[Engine]:
+    only = request.node.get_closest_marker("sync_only")
+    if face != "sync" and only is not None:
+        pytest.skip(f"sync face only: {only.args[0] if only.args else only.kwargs.get('reason', '')}")
+    engine = open_engine(face, url, clock)
     yield engine
     engine.close()
+
+
+def _faces(backend: str, *marks: pytest.MarkDecorator) -> list[Any]:
+    """(backend, face) parameters, with ids such as `sqlite-async`."""
+    return [pytest.param((backend, face), marks=marks, id=f"{backend}-{face}") for face in FACES]
+
+
+@pytest.fixture
+def empty_pg_url(pg_url: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    _truncate_pg(pg_url)
+    return pg_url
+
+
+@pytest.fixture(params=_faces("postgresql", pytest.mark.pg))
+def pg_engine(request: pytest.FixtureRequest, empty_pg_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    """The engine on PostgreSQL, through each face."""
+    yield from _engine_through(request, request.param[1], empty_pg_url, clock)
 
 
 @pytest.fixture
@@ -88,18 +113,18 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'dialstate.db'}"
 
 
-@pytest.fixture
-def sqlite_engine(sqlite_url: str, clock: VirtualClock) -> Iterator[Engine]:
-    engine = Engine(sqlite_url, clock=clock)
-    yield engine
-    engine.close()
+@pytest.fixture(params=_faces("sqlite"))
+def sqlite_engine(request: pytest.FixtureRequest, sqlite_url: str, clock: VirtualClock) -> Iterator[Engine]:
+    """The engine on a SQLite file, through each face."""
+    yield from _engine_through(request, request.param[1], sqlite_url, clock)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    """The engine on each backend: SQLite (a file) and PostgreSQL."""
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    return request.getfixturevalue(name)
+@pytest.fixture(params=[*_faces("sqlite"), *_faces("postgresql", pytest.mark.pg)])
+def engine(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[Engine]:
+    """The engine on each backend, SQLite (a file) and PostgreSQL, through each face."""
+    backend, face = request.param
+    url = request.getfixturevalue("empty_pg_url" if backend == "postgresql" else "sqlite_url")
+    yield from _engine_through(request, face, url, clock)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ the core, whichever face runs it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from dialstate.engine.checks import (
 from dialstate.engine.core import Core
 from dialstate.engine.feed import check_position
 from dialstate.engine.gates import Callability
-from dialstate.engine.importer import check_contacts
+from dialstate.engine.importer import ContactItems, check_contacts
 from dialstate.engine.lifecycle import TIMER_SETTINGS
 from dialstate.engine.prepare import Adapter, RejectHook
 from dialstate.engine.runner import Trigger
@@ -204,7 +204,7 @@ class Api:
 
         return write(work)
 
-    def create_campaign_with_contacts(self, name: str, contacts: Iterable[object], actor: str | None,
+    def create_campaign_with_contacts(self, name: str, contacts: ContactItems, actor: str | None,
                                       on_reject: RejectHook | None, adapt: Adapter | None,
                                       settings: Mapping[str, Any], source: Any,
                                       ) -> Call[tuple[Campaign, ImportReport]]:
@@ -324,7 +324,7 @@ class Api:
 
     # -- importing --------------------------------------------------------------------------------------
 
-    def add_contacts(self, campaign_id: int, contacts: Iterable[object], actor: str | None,
+    def add_contacts(self, campaign_id: int, contacts: ContactItems, actor: str | None,
                      on_reject: RejectHook | None, adapt: Adapter | None, source: Any) -> Call[ImportReport]:
         check_id("campaign_id", campaign_id)
         check_actor(actor)

@@ -79,6 +79,7 @@ class Engine:
         return self._clock.now()
 
     def close(self) -> None:
+        """End the engine: its feed subscriptions stop, later calls raise `EngineClosed`."""
         for subscription in list(self._feeds):
             subscription.cancel()
         self._db.close()

@@ -12,7 +12,7 @@ first id, PostgreSQL's COPY) live in `dialstate.store.sqlite` and `.postgres`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from operator import itemgetter
 from typing import Any
 
@@ -47,6 +47,8 @@ PARALLEL_AFTER = 20_000
 #: The first key of the PostgreSQL advisory lock an import holds on its campaign.
 IMPORT_LOCK = 7411301
 
+#: The contacts an import takes: an iterable, or (the asyncio face) an async iterable.
+ContactItems = Iterable[object] | AsyncIterable[object]
 #: What a batch source gives the unit: (start index, input items, prepared batch).
 Batch = tuple[int, list[object], PreparedBatch]
 
@@ -190,7 +192,8 @@ def _external_id_repeats(q: Queries, campaign_id: int, rows: list[tuple[Any, ...
 
 
 def check_contacts(contacts: object) -> None:
-    if isinstance(contacts, (str, bytes, Mapping)) or not isinstance(contacts, Iterable):
+    """An iterable (or, for the asyncio face, an async iterable) of contacts."""
+    if isinstance(contacts, (str, bytes, Mapping)) or not isinstance(contacts, (Iterable, AsyncIterable)):
         raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
 
 

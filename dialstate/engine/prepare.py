@@ -13,7 +13,7 @@ import pickle
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,15 +185,12 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, paral
             break
     else:
         return
-    count = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    context = _fork_context()
-    if count < 2 or context is None or not _picklable(settings):
+    pool, count = worker_pool(settings, workers)
+    if pool is None:
         for chunk in chunks:
             yield start, chunk, prepare_batch(chunk, settings, start)
             start += len(chunk)
         return
-    # The workers leave Ctrl-C to this process: it stops the import (and so them).
-    pool = ProcessPoolExecutor(count, mp_context=context, initializer=_ignore_interrupts)
     pending: deque[tuple[int, list[object], Future[PreparedBatch]]] = deque()
     finished = False
     try:
@@ -215,6 +212,18 @@ def prepared_batches(items: Iterable[object], settings: ImportSettings, *, paral
 
 def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_pool(settings: ImportSettings, workers: int | None = None) -> tuple[ProcessPoolExecutor | None, int]:
+    """A pool of worker processes to prepare batches in, and its size; (None, 1) when
+    there is one core, when this process must not fork, or when `adapt` cannot be
+    sent to another process."""
+    count = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    context = _fork_context()
+    if count < 2 or context is None or not _picklable(settings):
+        return None, 1
+    # The workers leave Ctrl-C to this process: it stops the import (and so them).
+    return ProcessPoolExecutor(count, mp_context=context, initializer=_ignore_interrupts), count
 
 
 def _picklable(settings: ImportSettings) -> bool:
@@ -241,14 +250,14 @@ def _fork_context() -> Any:
     return None
 
 
-
-
 class BatchSource:
     """Where an import's unit of work pulls its prepared batches from: the caller's
     items, prepared with the settings the unit's first pull sends (in worker processes
     for a large input). Close it after the import: that stops the workers."""
 
     def __init__(self, items: Iterable[object], parallel_after: int) -> None:
+        if not isinstance(items, Iterable) and isinstance(items, AsyncIterable):
+            raise InvalidArgument("contacts is an async iterable: import it with dialstate.aio.AsyncEngine")
         self._items = items
         self._parallel_after = parallel_after
         self._batches: Iterator[tuple[int, list[object], PreparedBatch]] | None = None

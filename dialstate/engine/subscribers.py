@@ -1,10 +1,14 @@
 """Subscribers: told of each transition after it committed, in the process (and the
-thread) that made it. A callback that raises is logged and undoes nothing."""
+thread) that made it. A callback that raises is logged and undoes nothing.
+
+`AsyncSubscribers` is the asyncio face's: a callback may be a coroutine function,
+whose coroutine is awaited before the next callback hears of the event."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from inspect import isawaitable
 from typing import Any
 
 from dialstate.engine.calls import Done
@@ -56,7 +60,30 @@ class Subscribers:
             try:
                 callback(event)
             except Exception:
-                log.exception(
-                    "subscriber %r failed on contact %s (%s -> %s); the transition stands",
-                    callback, event.contact.id, event.entry.from_state, event.entry.to_state,
-                )
+                _failed(callback, event)
+
+
+class AsyncSubscribers(Subscribers):
+    """Subscribers of the asyncio face: plain callbacks or coroutine functions."""
+
+    async def written_async(self, done: Done[Any]) -> None:
+        if not self._callbacks:
+            return
+        for event in committed_events(done):
+            await self.tell_async(event)
+
+    async def tell_async(self, event: TransitionEvent) -> None:
+        for callback in list(self._callbacks):
+            try:
+                result = callback(event)
+                if isawaitable(result):
+                    await result
+            except Exception:
+                _failed(callback, event)
+
+
+def _failed(callback: Subscriber, event: TransitionEvent) -> None:
+    log.exception(
+        "subscriber %r failed on contact %s (%s -> %s); the transition stands",
+        callback, event.contact.id, event.entry.from_state, event.entry.to_state,
+    )

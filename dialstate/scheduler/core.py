@@ -10,39 +10,33 @@ job; several scheduler processes share the work through the engine's row locks.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from dialstate.errors import EngineClosed, InvalidArgument
+from dialstate.scheduler.alarm import (
+    JOB_DEFAULTS,
+    Alarm,
+    add_sweep,
+    check_settings,
+    last_batch,
+    log,
+    log_batch,
+)
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from dialstate.engine.engine import Engine
     from dialstate.engine.snapshots import TransitionEvent
-    from dialstate.engine.timers import FiredBatch
-
-log = logging.getLogger("dialstate.scheduler")
-
-ALARM_JOB = "dialstate-alarm"
-SWEEP_JOB = "dialstate-sweep"
-
-#: Alarm runs that may overlap in APScheduler's eyes. The firing loop itself runs one
-#: at a time under `Scheduler._run_lock`; the headroom only keeps APScheduler from
-#: dropping an alarm that a run re-armed for "now" a moment before that run returned
-#: (APScheduler counts the run as live until its thread has returned).
-_ALARM_INSTANCES = 3
 
 
 class Scheduler:
@@ -59,11 +53,7 @@ class Scheduler:
         background scheduler looks for what other processes scheduled.
         `busy_backoff_seconds`: how long to wait when everything due is being fired
         by another process (its rows are locked) before looking again."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidArgument(f"batch_size must be a positive integer, got {batch_size!r}")
-        for name, value in (("sweep_seconds", sweep_seconds), ("busy_backoff_seconds", busy_backoff_seconds)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise InvalidArgument(f"{name} must be a number of seconds > 0, got {value!r}")
+        check_settings(batch_size, sweep_seconds, busy_backoff_seconds)
         self.engine = engine
         self.batch_size = batch_size
         self.sweep_seconds = float(sweep_seconds)
@@ -74,9 +64,7 @@ class Scheduler:
         #: Guards the alarm state below; taken after `_run_lock`, never before it.
         self._arm_lock = threading.Lock()
         self._aps: BackgroundScheduler | None = None
-        self._armed_at: float | None = None  # engine time the alarm is set for
-        self._running = False  # a background run is between its first batch and re-arming
-        self._wanted: float | None = None  # earliest due time heard of during that run
+        self._alarm_clock = Alarm(self.sweep_seconds, self.busy_backoff_seconds)
         self._stopping = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -103,8 +91,8 @@ class Scheduler:
             batch = self.engine.fire_batch(self.batch_size)
             total += len(batch.fired)
             self._fired_total += len(batch.fired)
-            _log_batch(batch, time.perf_counter() - started)
-            if batch.selected < self.batch_size and not batch.deferred:
+            log_batch(batch, time.perf_counter() - started)
+            if last_batch(batch, self.batch_size):
                 return total, batch.selected
             if stoppable and self._stopping.is_set():  # shutting down: this batch was the last
                 return total, batch.selected
@@ -125,17 +113,13 @@ class Scheduler:
             jobstores={"default": MemoryJobStore()},
             # The alarm, the sweep and a re-armed alarm waiting for the run lock.
             executors={"default": ThreadPoolExecutor(max_workers=4)},
-            # Nothing dropped after downtime or a slow run: every late wake-up runs once.
-            job_defaults={"misfire_grace_time": None, "coalesce": True},
+            job_defaults=JOB_DEFAULTS,
             timezone=UTC,
         )
         with self._arm_lock:
-            self._aps, self._armed_at, self._running, self._wanted = aps, None, False, None
-        # The first sweep runs at once: it is the catch-up after a restart. A sweep
-        # that comes while a long run goes on returns at once (see `_sweep`); two
-        # instances let it do so instead of APScheduler warning that it skipped one.
-        aps.add_job(self._sweep, IntervalTrigger(seconds=self.sweep_seconds, timezone=UTC), id=SWEEP_JOB,
-                    max_instances=2, next_run_time=datetime.now(UTC))
+            self._aps = aps
+            self._alarm_clock.reset()
+        add_sweep(aps, self._sweep, self.sweep_seconds)
         self._unsubscribe = self.engine.subscribe(self._on_event)
         aps.start()
         log.info("scheduler started (batch %d, sweep every %.2f s)", self.batch_size, self.sweep_seconds)
@@ -146,7 +130,8 @@ class Scheduler:
         finish on its own. Either way a batch is one transaction, never half done."""
         self._stopping.set()  # a run in progress stops after its current batch
         with self._arm_lock:
-            aps, self._aps, self._armed_at = self._aps, None, None
+            aps, self._aps = self._aps, None
+            self._alarm_clock.reset()
         if aps is None:
             return
         unsubscribe, self._unsubscribe = self._unsubscribe, None
@@ -190,9 +175,7 @@ class Scheduler:
             if self._stopping.is_set():
                 return
             with self._arm_lock:
-                # Anything committed before this point is in the database that the
-                # run reads after its last batch; only later events need remembering.
-                self._running, self._wanted = True, None
+                self._alarm_clock.run_started()
             failed, idle, next_due = False, False, None
             try:
                 _, last_selected = self._fire_all(stoppable=True)
@@ -201,7 +184,7 @@ class Scheduler:
             except EngineClosed:
                 log.info("the engine was closed: the scheduler stops")
                 with self._arm_lock:
-                    self._running = False
+                    self._alarm_clock.running = False
                 # Not from this thread: shutting down waits for the run this thread is in.
                 threading.Thread(target=self.shutdown, kwargs={"wait": False}, daemon=True).start()
                 return
@@ -213,67 +196,27 @@ class Scheduler:
             except Exception:  # the sweep still runs: the next one re-arms
                 log.exception("could not re-arm the scheduler's alarm")
                 with self._arm_lock:
-                    self._running = False
+                    self._alarm_clock.running = False
         finally:
             self._run_lock.release()
 
     def _rearm(self, next_due: datetime | None, *, failed: bool, idle: bool) -> None:
         now = self.engine.now().timestamp()
-        target = next_due.timestamp() if next_due is not None else None
-        if failed:
-            target = now + self.sweep_seconds
-        elif target is not None and target <= now and idle:
-            # Due but not taken: another process holds those rows; look again shortly
-            # instead of spinning until it commits.
-            target = now + self.busy_backoff_seconds
         with self._arm_lock:
-            self._running = False
-            if self._wanted is not None and (target is None or self._wanted < target):
-                target = self._wanted
-            self._wanted = None
-            self._arm(target, now)
+            target = self._alarm_clock.run_ended(next_due, now, failed=failed, idle=idle)
+            if self._aps is not None:
+                self._alarm_clock.arm(self._aps, self._alarm, target, now)
 
     def _on_event(self, event: TransitionEvent) -> None:
         """A transition committed in this process: wake up earlier if it is due sooner."""
         due = event.contact.due_at
         if due is None:
             return
-        when = due.timestamp()
         with self._arm_lock:
             if self._aps is None:
                 return
-            if self._running:
-                if self._wanted is None or when < self._wanted:
-                    self._wanted = when
-                return
-            if self._armed_at is None or when < self._armed_at:
-                self._arm(when, self.engine.now().timestamp())
-
-    def _arm(self, when: float | None, now: float) -> None:
-        """Set the alarm for engine time `when` (under `_arm_lock`); None disarms it."""
-        aps = self._aps
-        if aps is None:
-            return
-        if when is None:
-            if self._armed_at is not None:
-                try:
-                    aps.remove_job(ALARM_JOB)
-                except JobLookupError:  # it already rang
-                    pass
-            self._armed_at = None
-            return
-        run_date = datetime.now(UTC) + timedelta(seconds=max(0.0, when - now))
-        aps.add_job(self._alarm, DateTrigger(run_date=run_date, timezone=UTC), id=ALARM_JOB,
-                    replace_existing=True, max_instances=_ALARM_INSTANCES)
-        self._armed_at = when
+            when = self._alarm_clock.heard(due.timestamp())
+            if when is not None:
+                self._alarm_clock.arm(self._aps, self._alarm, when, self.engine.now().timestamp())
 
 
-def _log_batch(batch: FiredBatch, seconds: float) -> None:
-    """One line per batch: how many fired, by the state they were in."""
-    if not batch.fired and not batch.deferred:
-        log.debug("nothing due (%d rows taken) in %.3f s", batch.selected, seconds)
-        return
-    by_state = Counter(state for state, _ in batch.fired)
-    detail = ", ".join(f"{state} {count}" for state, count in sorted(by_state.items()))
-    deferred = f"; {batch.deferred} put off after an error" if batch.deferred else ""
-    log.info("fired %d due contacts in %.3f s: %s%s", len(batch.fired), seconds, detail or "none", deferred)

@@ -42,8 +42,13 @@ class PostgresBackend:
     def connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self.conninfo, autocommit=False, connect_timeout=CONNECT_TIMEOUT,
-                               options=f"-c lock_timeout={int(self.lock_timeout * 1000)}")
+        return psycopg.connect(self.conninfo, **self.connect_options())
+
+    def connect_options(self) -> dict[str, Any]:
+        """How every connection is opened, blocking or async (the asyncio face's pool
+        passes them to each connection it makes)."""
+        return {"autocommit": False, "connect_timeout": CONNECT_TIMEOUT,
+                "options": f"-c lock_timeout={int(self.lock_timeout * 1000)}"}
 
     def translate(self, exc: BaseException, *, committing: bool = False,
                   connecting: bool = False) -> DialstateError | None:
@@ -100,9 +105,25 @@ class PostgresBackend:
                 out.write_row(row)
         return len(params)
 
+    # -- the same, on an async connection (dialstate.store.aio) ---------------------------
+
+    @staticmethod
+    async def executemany_async(conn: Any, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        async with conn.cursor() as cur:
+            await cur.executemany(sql, params)
+            return int(cur.rowcount)
+
+    @staticmethod
+    async def copy_async(conn: Any, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        async with conn.cursor() as cur, cur.copy(sql) as out:
+            for row in params:
+                await out.write_row(row)
+        return len(params)
+
     @staticmethod
     @contextmanager
     def import_cache(conn: Any) -> Iterator[None]:
+        """Nothing to tune for a bulk load (so the asyncio face needs no async twin)."""
         yield
 
     # -- the transition feed ------------------------------------------------------------
@@ -113,6 +134,18 @@ class PostgresBackend:
         (the positions are handed out at commit)."""
         return tx.take(n)
         yield  # pragma: no cover - makes this a generator
+
+    @staticmethod
+    async def commit_async(conn: Any, tx: Transaction) -> None:
+        """`commit`, on an async connection."""
+        if not tx.count:
+            await conn.commit()
+            return
+        n = tx.count
+        async with conn.pipeline():
+            cur = await conn.execute(Q["feed_commit"], (n, n, n, n))
+            await conn.commit()
+        tx.base = int((await cur.fetchone())[0])
 
     @staticmethod
     def commit(conn: Any, tx: Transaction) -> None:

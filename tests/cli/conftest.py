@@ -35,8 +35,7 @@ def any_db(request: pytest.FixtureRequest) -> str:
     database, emptied."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
-    request.getfixturevalue("pg_engine")  # empties the database
-    return str(request.getfixturevalue("pg_url"))
+    return str(request.getfixturevalue("empty_pg_url"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])

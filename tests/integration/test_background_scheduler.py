@@ -28,8 +28,7 @@ def live_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
     """A database URL on each backend, emptied, for engines on the real clock."""
     if request.param == "sqlite":
         return sqlite_url
-    request.getfixturevalue("pg_engine")  # empties the session's PostgreSQL database
-    return str(request.getfixturevalue("pg_url"))
+    return str(request.getfixturevalue("empty_pg_url"))
 
 
 @pytest.fixture

@@ -515,6 +515,8 @@ def test_add_contacts_adapts_items_and_skips_the_ones_the_adapter_refuses(
     assert engine.campaign_stats(cid).by_state["ready"] == 4498
 
 
+@pytest.mark.sync_only("the async face always has threads (SQLite's workers, the loop's executor), so it never "
+                       "forks worker processes and has no pool to warn about")
 def test_an_adapter_that_cannot_go_to_the_workers_runs_here(
         sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(importer, "PARALLEL_AFTER", 2000)

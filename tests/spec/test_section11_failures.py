@@ -8,6 +8,7 @@ import copy
 import json
 import math
 import pickle
+import signal
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -298,6 +299,7 @@ def test_a_running_scheduler_stops_when_its_engine_is_closed(sqlite_url: str) ->
 # -- fork ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sync_only("an event loop and its threads do not survive fork: AsyncEngine is made after it")
 def test_an_engine_made_before_fork_works_in_the_children_and_in_the_parent(engine: Engine) -> None:
     import os
 
@@ -309,6 +311,7 @@ def test_an_engine_made_before_fork_works_in_the_children_and_in_the_parent(engi
     for contact in contacts:
         pid = os.fork()
         if pid == 0:  # the child
+            signal.alarm(30)  # a child that hangs must not hang the test run
             try:
                 attempts = engine.dial(contact).attempts
                 os.write(write, f"{attempts}\n".encode())
