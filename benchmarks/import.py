@@ -105,7 +105,7 @@ def measure_raw(url: str, count: int) -> dict[str, object]:
     """The same rows straight into the tables: no parsing, no zones, no duplicate check."""
     import sqlite3
 
-    from dialstate.engine.importer import IMPORT_CACHE_KIB
+    from dialstate.store.sqlite import IMPORT_CACHE_KIB
 
     campaign = _campaign(url)
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)

@@ -3,10 +3,17 @@
     python benchmarks/transitions.py [--contacts 2000] [--repeat 3]
 
 Our path: N contacts through assign_next, accept, dial, answered, call_ended and
-wrap_up, through the public API, on a SQLite file. The reference: raw `sqlite3`
-doing the same writes (one guarded UPDATE and one history INSERT per transition, one
-commit each; WAL, synchronous=NORMAL). Both run in this process, one after the other,
-and the best of `--repeat` rounds is compared. The target is a ratio of at least 0.5.
+wrap_up, through the public API, on a SQLite file. The references, raw `sqlite3`, one
+guarded UPDATE and one history INSERT per transition, one commit each (WAL,
+synchronous=NORMAL):
+
+- the same writes: what the engine keeps that a hand-written dialer with the same
+  promises must keep too: the state's due time (indexed for the scheduler), each
+  entry's place in the transition feed (the next after the last, indexed) and the
+  call's id (indexed for late webhooks). The target is a ratio of at least 0.5.
+- UPDATE + INSERT only: 0.1.0's reference, which had no feed to keep.
+
+All run in this process, taking turns, and the best of `--repeat` rounds is compared.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 # This file's name shadows the `transitions` library the engine is built on when run as
@@ -51,32 +59,47 @@ def run_engine(path: Path, n: int) -> float:
     return n * STEPS / elapsed
 
 
-RAW_SCHEMA = """
+#: The 0.1.0 reference: one guarded UPDATE and one history INSERT per transition.
+PLAIN_SCHEMA = """
 CREATE TABLE contact (id INTEGER PRIMARY KEY, campaign_id INTEGER NOT NULL, phone TEXT NOT NULL,
     state TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL,
     operator_id TEXT, call_id TEXT, priority INTEGER NOT NULL DEFAULT 0, ready_since REAL,
-    updated_at REAL);
+    due_at REAL, updated_at REAL);
 CREATE INDEX contact_claim ON contact (campaign_id, state, priority DESC, ready_since, id);
 CREATE TABLE history (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL, seq INTEGER NOT NULL,
     from_state TEXT, to_state TEXT NOT NULL, trigger TEXT NOT NULL, at REAL NOT NULL,
-    UNIQUE (contact_id, seq));
+    call_id TEXT, position INTEGER, UNIQUE (contact_id, seq));
+"""
+#: What a hand-written dialer keeping the same promises writes: the state's due time
+#: (indexed for the scheduler), a transition feed (each entry's position, the next
+#: after the last, indexed) and the calls' ids (indexed for late webhooks).
+FEED_SCHEMA = PLAIN_SCHEMA + """
+CREATE INDEX contact_due ON contact (due_at) WHERE due_at IS NOT NULL;
+CREATE UNIQUE INDEX history_position ON history (position);
+CREATE INDEX history_call ON history (call_id) WHERE trigger = 'dial';
 """
 
 PATH = [
-    ("ready", "operator_assigned", "assign_operator"),
-    ("operator_assigned", "before_call_work", "accept"),
-    ("before_call_work", "dialing", "dial"),
-    ("dialing", "call_in_progress", "answered"),
-    ("call_in_progress", "after_call_work", "call_ended"),
-    ("after_call_work", "success", "wrap_up"),
+    ("ready", "operator_assigned", "assign_operator", 300.0),
+    ("operator_assigned", "before_call_work", "accept", 30.0),
+    ("before_call_work", "dialing", "dial", 120.0),
+    ("dialing", "call_in_progress", "answered", 7200.0),
+    ("call_in_progress", "after_call_work", "call_ended", 120.0),
+    ("after_call_work", "success", "wrap_up", None),
 ]
 
+PLAIN_ENTRY = "INSERT INTO history (contact_id, seq, from_state, to_state, trigger, at) VALUES (?, ?, ?, ?, ?, ?)"
+FEED_ENTRY = (
+    "INSERT INTO history (contact_id, seq, from_state, to_state, trigger, at, call_id, position)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM history))"
+)
 
-def run_raw(path: Path, n: int) -> float:
+
+def run_raw(path: Path, n: int, feed: bool) -> float:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.executescript(RAW_SCHEMA)
+    conn.executescript(FEED_SCHEMA if feed else PLAIN_SCHEMA)
     with conn:
         conn.executemany(
             "INSERT INTO contact (id, campaign_id, phone, state, version, seq, attempts, ready_since)"
@@ -86,20 +109,30 @@ def run_raw(path: Path, n: int) -> float:
     start = time.perf_counter()
     for cid in range(1, n + 1):
         version = seq = 1
-        for from_state, to_state, trigger in PATH:
+        call_id = None
+        for from_state, to_state, trigger, timer in PATH:
             now = time.time()
-            cur = conn.execute(
-                "UPDATE contact SET state = ?, version = version + 1, seq = seq + 1, updated_at = ?"
-                " WHERE id = ? AND version = ? AND state = ?",
-                (to_state, now, cid, version, from_state),
-            )
+            if feed:
+                if trigger == "dial":
+                    call_id = uuid.uuid4().hex
+                cur = conn.execute(
+                    "UPDATE contact SET state = ?, version = version + 1, seq = seq + 1, updated_at = ?,"
+                    " due_at = ?, call_id = ? WHERE id = ? AND version = ? AND state = ?",
+                    (to_state, now, None if timer is None else now + timer, call_id, cid, version, from_state),
+                )
+            else:
+                cur = conn.execute(
+                    "UPDATE contact SET state = ?, version = version + 1, seq = seq + 1, updated_at = ?"
+                    " WHERE id = ? AND version = ? AND state = ?",
+                    (to_state, now, cid, version, from_state),
+                )
             assert cur.rowcount == 1
             version += 1
             seq += 1
-            conn.execute(
-                "INSERT INTO history (contact_id, seq, from_state, to_state, trigger, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (cid, seq, from_state, to_state, trigger, now),
-            )
+            if feed:
+                conn.execute(FEED_ENTRY, (cid, seq, from_state, to_state, trigger, now, call_id))
+            else:
+                conn.execute(PLAIN_ENTRY, (cid, seq, from_state, to_state, trigger, now))
             conn.commit()
     elapsed = time.perf_counter() - start
     conn.close()
@@ -111,15 +144,18 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    ours, raw = 0.0, 0.0
+    ours = plain = feed = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeat):
+        for i in range(args.repeat):  # the three take turns, so a noisy moment hits all of them
             ours = max(ours, run_engine(Path(tmp) / f"engine{i}.db", args.contacts))
-            raw = max(raw, run_raw(Path(tmp) / f"raw{i}.db", args.contacts))
+            feed = max(feed, run_raw(Path(tmp) / f"feed{i}.db", args.contacts, feed=True))
+            plain = max(plain, run_raw(Path(tmp) / f"plain{i}.db", args.contacts, feed=False))
     print(f"preview path, {args.contacts} contacts x {STEPS} transitions, SQLite file (best of {args.repeat})")
-    print(f"  dialstate public API : {ours:10,.0f} transitions/s")
-    print(f"  raw sqlite3 writes   : {raw:10,.0f} transitions/s")
-    print(f"  ratio                : {ours / raw:10.2f}  (target >= 0.5)")
+    print(f"  dialstate public API              : {ours:10,.0f} transitions/s")
+    print(f"  raw sqlite3, the same writes      : {feed:10,.0f} transitions/s")
+    print(f"  raw sqlite3, UPDATE + INSERT only : {plain:10,.0f} transitions/s")
+    print(f"  ratio to the same writes          : {ours / feed:10.2f}  (target >= 0.5)")
+    print(f"  ratio to UPDATE + INSERT only     : {ours / plain:10.2f}  (0.1.0's reference)")
 
 
 if __name__ == "__main__":

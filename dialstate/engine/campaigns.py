@@ -16,7 +16,7 @@ from dialstate.errors import CampaignNotFound, ConfigurationError, InvalidArgume
 from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
-from dialstate.store import rows, writer
+from dialstate.store import counters, rows, writer
 from dialstate.store.ops import Work, all_rows, count, many, one, value
 from dialstate.store.rows import CAMPAIGN_COLUMNS, CAMPAIGN_INSERT_COLUMNS, CAMPAIGN_JSON, CONTACT_COLUMNS
 from dialstate.store.statements import Queries
@@ -158,18 +158,20 @@ class Campaigns:
         predictive campaigns the abandon rate (abandoned over answered calls)."""
         q = self._q
         campaign = yield from self.get(campaign_id)
-        params: tuple[int, ...] = (campaign_id,)
         if self._backend.folds_stats:
-            params = (campaign_id, campaign_id)
+            params: tuple[int, ...] = (campaign_id, campaign_id)
             waiting = value((yield one(q["stat_deltas"], (campaign_id, FOLD_AFTER))))
             if waiting >= FOLD_AFTER:  # keep the read short: fold the deltas into the counters
                 yield count(q["fold_stats"], params)
-        counters: dict[str, dict[str, int]] = {"s": {}, "o": {}, "a": {}}
-        for kind, key, n in (yield all_rows(q["stats_of"], params)):
-            if n:
-                counters[kind][key] = int(n)
-        by_state, by_outcome = counters["s"], counters["o"]
-        answered = counters["a"].get("", 0)
+            found = yield all_rows(q["stats_of"], params)
+        else:  # the counters, and the feed's entries they have not folded in yet
+            found = counters.with_unfolded(campaign_id, (yield all_rows(q["stats_of"], (campaign_id, campaign_id))))
+        by_kind: dict[str, dict[str, int]] = {"s": {}, "o": {}, "a": {}}
+        for kind, key, n in found:
+            by_kind[kind][key] = by_kind[kind].get(key, 0) + int(n)
+        by_kind = {kind: {key: n for key, n in values.items() if n} for kind, values in by_kind.items()}
+        by_state, by_outcome = by_kind["s"], by_kind["o"]
+        answered = by_kind["a"].get("", 0)
         by_group: dict[str, int] = {}
         for outcome, n in by_outcome.items():
             group = Outcome(outcome).group.value

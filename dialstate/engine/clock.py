@@ -3,6 +3,7 @@ system's, always aware UTC."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -31,4 +32,6 @@ class Clock:
 
     def epoch(self) -> float:
         """Now, in epoch seconds."""
+        if self._source is system_now:  # on every transition: skip the datetime
+            return time.time()
         return self.now().timestamp()

@@ -145,8 +145,9 @@ class Importer:
         if ready_ids:
             first = yield from backend.reserve_entries(tx, len(ready_ids))
             yield from backend.first_entries(ready_ids, actor, policy_version, first)
-        by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
-        yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
+        if backend.counts_each_write:
+            by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
+            yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
         told = [*rejected, *((position if offsets is None else offsets[position], state, note)
                              for position, state, note in notes)]
         return kept, sorted(told, key=itemgetter(0)), zones

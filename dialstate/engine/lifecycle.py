@@ -101,7 +101,7 @@ TIMER_SETTINGS: Mapping[str, float] = MappingProxyType({
 
 def timer_for(state: ContactState | str, mode: DialMode) -> Timer | None:
     """The timer of `state` in `mode`, if it has one there."""
-    timer = STATES[S(state)].timer
+    timer = STATES[state].timer  # type: ignore[index]  # a StrEnum member and its value: one key
     return timer if timer is not None and mode in timer.modes else None
 
 
@@ -109,7 +109,7 @@ def clears(from_state: ContactState | str, to_state: ContactState | str) -> tupl
     """The columns a move from `from_state` to `to_state` sets to NULL."""
     if from_state == to_state:
         return ()
-    return _CLEARS[(S(from_state), S(to_state))]
+    return _CLEARS[(from_state, to_state)]  # type: ignore[index]
 
 
 _CLEARS = {

@@ -8,8 +8,9 @@ its `Facts` first (`needs_dial_times` says when the past dials are needed).
 
 from __future__ import annotations
 
+import os
 import random
-import uuid
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -43,7 +44,16 @@ def needs_dial_times(trigger: str, cfg: CampaignConfig) -> bool:
 
 
 def new_call_id() -> str:
-    return uuid.uuid4().hex
+    """A new call id: a UUID of version 7 (RFC 9562) in hex, whose first 48 bits are
+    the time in milliseconds, so the ids of new calls land side by side in the index
+    that finds a call by its id rather than on a random page each."""
+    random_bits = int.from_bytes(os.urandom(10))  # 74 of its 80 bits are used
+    value = ((time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (random_bits >> 68) << 64
+             | 0x2 << 62 | random_bits & _LOW_62)
+    return f"{value:032x}"
+
+
+_LOW_62 = (1 << 62) - 1
 
 
 # -- operators ---------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from dialstate.store.writer import Backend
 Planner = Callable[[Facts, Any], Change]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Trigger:
     """One trigger call: what decides, and what it needs to know first."""
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 
 from dialstate.errors import DatabaseBusy, DatabaseUnavailable, DialstateError, InvalidArgument, WriteConflict
 from dialstate.store.feed import Transaction
-from dialstate.store.ops import Work, all_rows, copy, count, found_among
+from dialstate.store.ops import Work, all_rows, copy, count, found_among, many
 from dialstate.store.statements import queries
 
 Q = queries("postgresql")
@@ -136,6 +136,15 @@ class PostgresBackend:
         yield  # pragma: no cover - makes this a generator
 
     @staticmethod
+    def insert_entries(tx: Transaction, entries: list[tuple[Any, ...]]) -> Work[int]:
+        """Insert history entries, each with its ordinal in the transaction; returns
+        the first one's."""
+        first = tx.take(len(entries))
+        rows = [(*entry, first + i) for i, entry in enumerate(entries)]
+        yield (count(Q["insert_entry"], rows[0]) if len(rows) == 1 else many(Q["insert_entry"], rows))
+        return first
+
+    @staticmethod
     async def commit_async(conn: Any, tx: Transaction) -> None:
         """`commit`, on an async connection."""
         if not tx.count:
@@ -162,8 +171,9 @@ class PostgresBackend:
             conn.commit()
         tx.base = int(cur.fetchone()[0])
 
-    #: Statistics are added as delta rows, folded now and then.
+    #: Statistics are added as delta rows by each transition, folded by their readers.
     folds_stats = True
+    counts_each_write = True
 
     # -- the import's inserts ----------------------------------------------------------
 

@@ -4,6 +4,7 @@ the writer lock every write transaction takes up front, and the import's inserts
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from dialstate.errors import (
     InvalidArgument,
     WriteConflict,
 )
+from dialstate.store import counters
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, count, found_among, many, one
 from dialstate.store.statements import expand, queries
@@ -30,6 +32,9 @@ from dialstate.store.statements import expand, queries
 IMPORT_CACHE_KIB = 65536
 
 Q = queries("sqlite")
+#: The counters fold the feed's entries in whenever a transaction's entries cross a
+#: multiple of this many positions, so a reader adds fewer than that many.
+FOLD_EVERY = 1024
 
 
 class SqliteBackend:
@@ -143,12 +148,34 @@ class SqliteBackend:
         return tx.base + tx.take(n)
 
     @staticmethod
+    def insert_entries(tx: Transaction, entries: list[tuple[Any, ...]]) -> Work[int]:
+        """Insert history entries at the transaction's next positions; returns the
+        first one's ordinal. A transaction's first entry finds its position itself."""
+        n = len(entries)
+        if tx.base is None and n == 1:
+            ordinal = tx.take(1)
+            tx.base = int((yield one(Q["insert_first_entry"], entries[0]))[0]) - ordinal
+            return ordinal
+        key = yield from SqliteBackend.reserve_entries(tx, n)
+        rows = [(*entry, key + i) for i, entry in enumerate(entries)]
+        yield (count(Q["insert_entry"], rows[0]) if n == 1 else many(Q["insert_entry"], rows))
+        return key - tx.base  # type: ignore[operator]
+
+    @staticmethod
     def commit(conn: Any, tx: Transaction) -> None:
-        """Commit (the feed positions were known up front)."""
+        """Commit (the feed positions were known up front), folding the feed into the
+        counters first when this transaction's entries crossed a multiple of
+        `FOLD_EVERY` positions."""
+        if tx.count and tx.base is not None and (tx.base - 1) // FOLD_EVERY != (tx.base + tx.count - 1) // FOLD_EVERY:
+            deltas = counters.of_groups(conn.execute(Q["unfolded_entries"]).fetchall())
+            conn.executemany(Q["stat_add"], counters.rows(deltas))
+            conn.execute(Q["feed_folded"], (time.time(),))
         conn.commit()
 
-    #: Statistics counters need no folding here.
+    #: Statistics counters are not folded by their readers here...
     folds_stats = False
+    #: ... nor written by each transition: they are the history's sums.
+    counts_each_write = False
 
     # -- the import's inserts ----------------------------------------------------------
 

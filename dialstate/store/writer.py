@@ -3,7 +3,8 @@
 `write` applies moves decided for single contacts (a trigger, a timer, a claim):
 one UPDATE per contact guarded by its version, built from the columns the move
 changes; the history INSERTs, each entry taking its place in the transition feed;
-and the campaign counters the moves change. `bulk_move` moves every contact a
+and, where the backend keeps them so, the campaign counters the moves change (on
+SQLite the counters are the history's sums: dialstate/store/sql/stats.sql). `bulk_move` moves every contact a
 `where` clause chooses set-wise (cancel a campaign, blacklist a number), one entry
 each. Both run inside the caller's unit of work.
 """
@@ -17,6 +18,8 @@ from typing import Any
 
 from dialstate.engine.change import ALWAYS_WRITTEN, Move
 from dialstate.errors import ConcurrentUpdate
+from dialstate.store import counters
+from dialstate.store.counters import Deltas
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, all_rows, count, many, transaction
 from dialstate.store.postgres import PostgresBackend
@@ -28,23 +31,17 @@ Backend = SqliteBackend | PostgresBackend
 
 #: What a bulk move clears: whatever ties a contact to an operator or a time.
 BULK_CLEARS = ("next_attempt_at", "operator_id", "callback_operator_id", "personal_until")
-#: The entries whose outcome counts as one finished attempt (a passing state writes a
-#: second entry with the same outcome).
-ATTEMPT_ENDS = frozenset({"call_ended", "dial_failed"})
 #: Columns stored as JSON text.
 _JSON_COLUMNS = frozenset({"data", "numbers"})
 
-_ALWAYS = frozenset(ALWAYS_WRITTEN)
+_OTHERS = tuple(c for c in CONTACT_COLUMNS if c not in ALWAYS_WRITTEN)
 _UPDATES: dict[tuple[int, tuple[str, ...]], str] = {}
-
-#: A counter's change: (campaign, kind, key) -> delta.
-Deltas = Counter[tuple[int, str, str]]
 
 
 def changed_columns(move: Move) -> tuple[str, ...]:
     """The columns the UPDATE of `move` sets: those always written and those it changes."""
     before, after = move.before, move.after
-    return tuple(c for c in CONTACT_COLUMNS if c in _ALWAYS or after[c] != before[c])
+    return (*ALWAYS_WRITTEN, *[c for c in _OTHERS if after[c] != before[c]])
 
 
 def update_statement(q: Queries, columns: tuple[str, ...]) -> str:
@@ -58,8 +55,15 @@ def update_statement(q: Queries, columns: tuple[str, ...]) -> str:
     return sql
 
 
-def _value(column: str, value: Any) -> Any:
-    return json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
+def _params(columns: tuple[str, ...], move: Move) -> tuple[Any, ...]:
+    """The UPDATE's parameters: the values of `columns` (JSON ones encoded), the id and
+    the version read."""
+    after = move.after
+    values = [after[c] for c in columns]
+    if not _JSON_COLUMNS.isdisjoint(columns):
+        values = [json.dumps(v) if c in _JSON_COLUMNS and v is not None else v
+                  for c, v in zip(columns, values, strict=True)]
+    return (*values, move.before["id"], move.before["version"])
 
 
 def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transaction]:
@@ -72,7 +76,7 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transacti
         groups.setdefault(changed_columns(move), []).append(move)
     for columns, group in groups.items():
         sql = update_statement(q, columns)
-        params = [(*(_value(c, m.after[c]) for c in columns), m.before["id"], m.before["version"]) for m in group]
+        params = [_params(columns, m) for m in group]
         written = yield (count(sql, params[0]) if len(params) == 1 else many(sql, params))
         if written != len(params):
             first = group[0]
@@ -81,19 +85,14 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transacti
     for move in moves:
         yield from _index_numbers(q, move)
     tx: Transaction = yield transaction()
-    n = sum(len(m.entries) for m in moves)
-    if n:
-        key = yield from backend.reserve_entries(tx, n)
-        ordinal = tx.count - n
-        rows = []
+    entries = [entry for move in moves for entry in move.entries]
+    if entries:
+        ordinal = yield from backend.insert_entries(tx, entries)
         for move in moves:
             move.first_ordinal = ordinal
-            for entry in move.entries:
-                rows.append((*entry, key))
-                key += 1
-                ordinal += 1
-        yield (count(q["insert_entry"], rows[0]) if len(rows) == 1 else many(q["insert_entry"], rows))
-    yield from add_counters(q, _deltas(moves))
+            ordinal += len(move.entries)
+    if backend.counts_each_write:
+        yield from add_counters(q, _deltas(moves))
     return tx
 
 
@@ -109,8 +108,11 @@ def _index_numbers(q: Queries, move: Move) -> Work[None]:
     """Keep `ds_number` (a contact's numbers, unique in its campaign) and the campaign's
     zone sets in step with a move that changes them."""
     before, after = move.before, move.after
-    keys = number_keys(after)
-    if keys != number_keys(before):
+    if after["phone_key"] == before["phone_key"] and after["numbers"] == before["numbers"]:
+        keys = None
+    else:
+        keys = number_keys(after)
+    if keys is not None and keys != number_keys(before):
         yield count(q["drop_numbers"], (after["id"],))
         yield many(q["add_number"], [(after["campaign_id"], key, after["id"]) for key in sorted(keys)])
     if after["zone_key"] != before["zone_key"]:  # a new number's zones: claims test them
@@ -120,26 +122,15 @@ def _index_numbers(q: Queries, move: Move) -> Work[None]:
 def _deltas(moves: Iterable[Move]) -> Deltas:
     deltas: Deltas = Counter()
     for move in moves:
-        before, after = move.before, move.after
-        campaign = before["campaign_id"]
-        if before["state"] != after["state"]:
-            deltas[(campaign, "s", before["state"])] -= 1
-            deltas[(campaign, "s", after["state"])] += 1
-        ended = False
+        campaign_id = move.before["campaign_id"]
         for entry in move.entries:
-            trigger, outcome = entry[4], entry[9]
-            if trigger == "answered":
-                deltas[(campaign, "a", "")] += 1
-            elif outcome is not None and trigger in ATTEMPT_ENDS and not ended:
-                deltas[(campaign, "o", outcome)] += 1
-                ended = True
+            counters.add_entry(deltas, campaign_id, entry[2], entry[3], entry[4], entry[9])
     return deltas
 
 
 def add_counters(q: Queries, deltas: Deltas) -> Work[None]:
-    """Add the campaign counters' changes (in one statement), in key order (where rows
-    are shared, concurrent transactions lock them in the same order)."""
-    params = [(*key, n) for key, n in sorted(deltas.items()) if n]
+    """Add the campaign counters' changes (in one statement)."""
+    params = counters.rows(deltas)
     if len(params) == 1:
         yield count(q["stat_add"], params[0])
     elif params:
@@ -161,8 +152,9 @@ def bulk_move(q: Queries, backend: Backend, where: str, params: Sequence[Any], f
     tx: Transaction = yield transaction()
     first = yield from backend.reserve_entries(tx, len(moved))
     yield count(sql("move_history"), (to_state, trigger, now, actor, note, first, *params, *states))
-    yield count(sql("move_stat_out"), (*params, *states))
-    yield count(sql("move_stat_in"), (to_state, *params, *states))
+    if backend.counts_each_write:
+        yield count(sql("move_stat_out"), (*params, *states))
+        yield count(sql("move_stat_in"), (to_state, *params, *states))
     update = sql("move_update").replace("<<clears>>", ", ".join(f"{c} = NULL" for c in BULK_CLEARS))
     yield count(update, (to_state, now, now if to_state == "ready" else None, *params, *states))
     return moved

@@ -170,6 +170,9 @@ def upgrade() -> None:
     op.execute("INSERT INTO ds_stat (campaign_id, kind, key, n)"
                " SELECT c.campaign_id, 'a', '', COUNT(*) FROM ds_history h JOIN ds_contact c"
                " ON c.id = h.contact_id WHERE h.trigger = 'answered' GROUP BY c.campaign_id")
+    if dialect == "sqlite":  # the counters hold every entry so far (dialstate/store/sql/stats.sql)
+        op.execute("INSERT INTO ds_consumer (name, position, updated_at)"
+                   " SELECT '', COALESCE(MAX(position), 0), CAST(strftime('%s', 'now') AS REAL) FROM ds_history")
 
     # The blacklist: entries for every campaign (0), without expiry, as they were.
     op.rename_table("ds_blacklist", "ds_blacklist_0001")

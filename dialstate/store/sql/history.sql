@@ -6,6 +6,13 @@
 -- The last parameter is the entry's feed position.
 INSERT INTO ds_history ({history_columns}, position) VALUES ({history_params}, ?)
 
+-- name: insert_first_entry [sqlite]
+-- A transaction's first entry, at the next position (the writer lock is held), which
+-- it returns.
+INSERT INTO ds_history ({history_columns}, position)
+VALUES ({history_params}, (SELECT COALESCE(MAX(position), 0) + 1 FROM ds_history))
+RETURNING position
+
 -- name: insert_entry [postgresql]
 -- The last parameter is the entry's ordinal in its transaction.
 INSERT INTO ds_history ({history_columns}, tx, ordinal)
