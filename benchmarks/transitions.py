@@ -1,6 +1,6 @@
 """How fast the engine drives contacts through the preview path, beside raw SQL.
 
-    python benchmarks/transitions.py [--contacts 2000] [--repeat 3]
+    python benchmarks/transitions.py [--contacts 2000] [--repeat 3] [--gate]
 
 Our path: N contacts through assign_next, accept, dial, answered, call_ended and
 wrap_up, through the public API, on a SQLite file. The references, raw `sqlite3`, one
@@ -24,24 +24,33 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 # This file's name shadows the `transitions` library the engine is built on when run as
 # a script (its folder comes first on sys.path): take the folder off the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from dialstate import DialMode, Engine  # noqa: E402
+from dialstate import CallingWindow, DialMode, Engine  # noqa: E402
+from dialstate.engine import runner  # noqa: E402
 
 STEPS = 6  # transitions per contact on the preview path
+#: A Monday, 10:00 in New York: the window of `run_engine(window=True)` is open.
+OPEN = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def phones(n: int) -> list[str]:
     return [f"+1 212 {200 + i // 10000:03d} {i % 10000:04d}" for i in range(n)]
 
 
-def run_engine(path: Path, n: int) -> float:
-    engine = Engine(f"sqlite:///{path}")
-    campaign = engine.create_campaign("bench", mode=DialMode.PREVIEW, default_region="US")
+def run_engine(path: Path, n: int, window: bool = False) -> float:
+    """Our path; with `window`, a campaign with a calling window that is open (the
+    rules of section 12 then check it on every assign_operator and dial)."""
+    clock = (lambda: OPEN) if window else None
+    engine = Engine(f"sqlite:///{path}", clock=clock)
+    hours = {"calling_window": CallingWindow("09:00", "20:00"), "timezone": "America/New_York"} if window else {}
+    campaign = engine.create_campaign("bench", mode=DialMode.PREVIEW, default_region="US", **hours)
     engine.add_contacts(campaign.id, phones(n))
     start = time.perf_counter()
     for _ in range(n):
@@ -139,23 +148,46 @@ def run_raw(path: Path, n: int, feed: bool) -> float:
     return n * STEPS / elapsed
 
 
+@contextmanager
+def gate_off():  # type: ignore[no-untyped-def]
+    """The rules' check on assign_operator and dial answers "callable" at no cost (to
+    measure what it costs; never do this outside a benchmark)."""
+    real = runner.callability
+    runner.callability = lambda facts, at, **_: real.__globals__["Callability"](True, (), None)  # type: ignore
+    try:
+        yield
+    finally:
+        runner.callability = real
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--gate", action="store_true",
+                        help="also measure what the rules' check (section 12) costs, with a calling window")
     args = parser.parse_args()
-    ours = plain = feed = 0.0
+    ours = plain = feed = gated = ungated = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeat):  # the three take turns, so a noisy moment hits all of them
+        for i in range(args.repeat):  # they take turns, so a noisy moment hits all of them
             ours = max(ours, run_engine(Path(tmp) / f"engine{i}.db", args.contacts))
             feed = max(feed, run_raw(Path(tmp) / f"feed{i}.db", args.contacts, feed=True))
             plain = max(plain, run_raw(Path(tmp) / f"plain{i}.db", args.contacts, feed=False))
+            if args.gate:
+                gated = max(gated, run_engine(Path(tmp) / f"gated{i}.db", args.contacts, window=True))
+                with gate_off():
+                    ungated = max(ungated, run_engine(Path(tmp) / f"ungated{i}.db", args.contacts, window=True))
     print(f"preview path, {args.contacts} contacts x {STEPS} transitions, SQLite file (best of {args.repeat})")
     print(f"  dialstate public API              : {ours:10,.0f} transitions/s")
     print(f"  raw sqlite3, the same writes      : {feed:10,.0f} transitions/s")
     print(f"  raw sqlite3, UPDATE + INSERT only : {plain:10,.0f} transitions/s")
     print(f"  ratio to the same writes          : {ours / feed:10.2f}  (target >= 0.5)")
     print(f"  ratio to UPDATE + INSERT only     : {ours / plain:10.2f}  (0.1.0's reference)")
+    if args.gate:
+        print("with a calling window (09:00-20:00, open), the rules checked on assign_operator and dial:")
+        print(f"  dialstate, rules checked          : {gated:10,.0f} transitions/s")
+        print(f"  dialstate, the check answering yes: {ungated:10,.0f} transitions/s")
+        print(f"  cost of the check                 : {ungated / gated - 1:10.1%}  (target <= 15 %)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from dialstate.engine.gates import Callability
 from dialstate.engine.listeners import Subscription
 from dialstate.engine.settings import UNSET
 from dialstate.engine.snapshots import (
+    BlacklistEntry,
     Campaign,
     CampaignChange,
     CampaignStats,
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "UNSET",
+    "BlacklistEntry",
     "Callability",
     "CallingWindow",
     "Campaign",

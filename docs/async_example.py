@@ -20,7 +20,7 @@ async def main() -> None:
             if event.entry.to_state == "dialing":
                 ...  # originate through your PBX client (ARI, ESL, a cloud API) here
 
-        engine.subscribe(place_call)
+        await engine.subscribe(place_call)  # awaited or not: both subscribe
         scheduler = AsyncScheduler(engine)
         scheduler.start()  # retries and timers fire on this event loop
         try:

@@ -31,6 +31,7 @@ from dialstate.engine.listeners import FEED_BATCH, Subscription
 from dialstate.engine.prepare import Adapter, RejectHook
 from dialstate.engine.settings import UNSET, Unset
 from dialstate.engine.snapshots import (
+    BlacklistEntry,
     Campaign,
     CampaignChange,
     CampaignStats,
@@ -123,8 +124,10 @@ class AsyncEngine:
         `scope="process"`: this engine's transitions, right after each commit (a
         coroutine callback is awaited before the call that made the transition
         returns). `scope="all"`: every process's, in commit order, from a task of this
-        subscription's own (a consumer's position is looked up when the task starts).
-        Plain, not a coroutine: it does no I/O itself."""
+        subscription's own, which looks up where to start (the feed's end, or a
+        consumer's position). `await engine.subscribe(...)` returns once that start is
+        fixed, so the subscription hears every transition committed after it; called
+        plainly it returns at once and starts when its task runs."""
         if not callable(callback):
             raise InvalidArgument(f"callback must be callable, got {callback!r}")
         if scope == "process":
@@ -386,11 +389,16 @@ class AsyncEngine:
     # -- the blacklist -------------------------------------------------------------------------------
 
     async def blacklist_phone(self, phone: str, note: str | None = None, *, region: str | None = None,
+                              campaign_id: int | None = None, expires_at: datetime | None = None,
                               actor: str | None = None) -> int:
-        return await self._call(self._api.blacklist_phone(phone, note, region, actor))
+        return await self._call(self._api.blacklist_phone(phone, note, region, campaign_id, expires_at, actor))
 
-    async def unblacklist_phone(self, phone: str, *, region: str | None = None, actor: str | None = None) -> int:
-        return await self._call(self._api.unblacklist_phone(phone, region, actor))
+    async def unblacklist_phone(self, phone: str, *, region: str | None = None, campaign_id: int | None = None,
+                                actor: str | None = None) -> int:
+        return await self._call(self._api.unblacklist_phone(phone, region, campaign_id, actor))
+
+    async def blacklist_entries(self) -> list[BlacklistEntry]:
+        return await self._call(self._api.blacklist_entries())
 
     async def blacklist(self) -> list[tuple[str, str | None]]:
         return await self._call(self._api.blacklist())

@@ -40,10 +40,23 @@ class AsyncFeedSubscription(Subscription):
         self._on_end = on_end
         self._saved: int | None = None
         self._stopping = asyncio.Event()
+        self._ready = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
+
+    async def _started(self) -> Subscription:
+        """Once the start position is fixed (the task read it), or the task ended."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        try:
+            await asyncio.wait((ready, self._task), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if self._task.done() and not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()  # type: ignore[misc]  # the start failed: say why
+        return self
 
     async def _run(self) -> None:
         self.position = self._saved = await self._start()
+        self._ready.set()
         async for page in pages(self._read, self.position, self._stopping):
             for event in page:
                 if not await self._deliver(event):

@@ -4,8 +4,9 @@ with `--json`; none creates a database."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,6 +16,8 @@ from rich.table import Table
 
 from dialstate.cli.common import DEFAULT_DB, DbOption, JsonOption, console, open_engine, print_json
 from dialstate.cli.db import list_contacts
+from dialstate.cli.errors import UsageProblem
+from dialstate.engine.engine import Engine
 from dialstate.engine.snapshots import Campaign, CampaignStats, Contact, HistoryEntry
 from dialstate.engine.states import ContactState, DialMode, StateKind
 from dialstate.outcomes import Outcome, OutcomeGroup
@@ -197,62 +200,105 @@ def print_stats(out: Console, s: CampaignStats) -> None:
 
 blacklist_app = typer.Typer(help="The blacklist of numbers never to call.", no_args_is_help=True)
 RegionOption = Annotated[str | None, typer.Option(
-    "--region", help="Region to read a national number with (e.g. DE).",
+    "--region", help="Region to read a national number with (e.g. DE); with --campaign, the campaign's by default.",
 )]
+ScopeOption = Annotated[int | None, typer.Option(
+    "--campaign", min=1, help="The entry holds in this campaign only (default: in every campaign).",
+)]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_expiry(value: str | None) -> datetime | None:
+    """`--expires`: a time with its UTC offset (2026-12-31T18:00+01:00, or Z), or a
+    duration from now (90m, 12h, 30d, 2w)."""
+    if value is None:
+        return None
+    found = _DURATION.match(value)
+    if found:
+        return datetime.now(UTC) + timedelta(seconds=float(found[1]) * _UNITS[found[2].lower()])
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageProblem(f"--expires {value!r} is neither a time (2026-12-31T18:00+01:00) nor a duration "
+                           "(90m, 12h, 30d, 2w)") from None
+    if when.utcoffset() is None:
+        raise UsageProblem(f"--expires {value!r} has no UTC offset; write it as {value}Z or with +HH:MM")
+    return when
+
+
+def _entry_number(engine: Engine, phone: str, region: str | None, campaign_id: int | None) -> str:
+    """The number as the entry keeps it (read as `blacklist_phone` reads it)."""
+    from dialstate.phones import blacklist_key
+
+    if campaign_id is None or region is not None:
+        return blacklist_key(phone, region)
+    campaign = engine.get_campaign(campaign_id)
+    return blacklist_key(phone, campaign.default_region, campaign.settings["bare_numbers"])
+
+
+def _scope(campaign_id: int | None) -> str:
+    return "every campaign" if campaign_id is None else f"campaign {campaign_id}"
 
 
 @blacklist_app.command("add")
 def blacklist_add(
-    phone: Annotated[str, typer.Argument(help="The number (E.164, or national with --region).")],
+    phone: Annotated[str, typer.Argument(help="The number (international, or national with --region/--campaign).")],
     note: Annotated[str | None, typer.Option(help="Why the number is blacklisted.")] = None,
     region: RegionOption = None,
+    campaign_id: ScopeOption = None,
+    expires: Annotated[str | None, typer.Option(
+        "--expires", help="When the entry ends: a time with its offset (2026-12-31T18:00+01:00) or a duration "
+                          "(90m, 12h, 30d, 2w). Default: never.")] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Blacklist a number: its waiting contacts become blacklisted now, those in a call at its end."""
-    from dialstate.phones import blacklist_key
-
+    expires_at = parse_expiry(expires)
     with open_engine(db) as engine:
-        moved = engine.blacklist_phone(phone, note, region=region, actor="cli")
-    key = blacklist_key(phone, region)
-    console().print(f"blacklisted {key}; {moved} contact(s) moved to blacklisted")
+        moved = engine.blacklist_phone(phone, note, region=region, campaign_id=campaign_id, expires_at=expires_at,
+                                       actor="cli")
+        key = _entry_number(engine, phone, region, campaign_id)
+    until = "" if expires_at is None else f" until {expires_at.isoformat(timespec='seconds')}"
+    console().print(f"blacklisted {key} in {_scope(campaign_id)}{until}; {moved} contact(s) moved to blacklisted")
 
 
 @blacklist_app.command("remove")
 def blacklist_remove(
     phone: Annotated[str, typer.Argument(help="The number, as it was blacklisted.")],
     region: RegionOption = None,
+    campaign_id: ScopeOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Take a number off the blacklist; its blacklisted contacts go back to ready."""
-    from dialstate.phones import blacklist_key
-
-    key = blacklist_key(phone, region)
-    with open_engine(db) as engine:
-        listed = any(number == key for number, _ in engine.blacklist())
-        moved = engine.unblacklist_phone(phone, region=region, actor="cli")
+    """Take a number's entry off the blacklist; the contacts no other entry holds go back to ready."""
+    with open_engine(db, must_exist=True) as engine:
+        key = _entry_number(engine, phone, region, campaign_id)
+        listed = any(e.phone == key and e.campaign_id == campaign_id for e in engine.blacklist_entries())
+        moved = engine.unblacklist_phone(phone, region=region, campaign_id=campaign_id, actor="cli")
     if not listed:
-        console().print(f"{key} was not on the blacklist; nothing changed")
+        console().print(f"{key} was not on the blacklist of {_scope(campaign_id)}; nothing changed")
         return
-    console().print(f"removed {key} from the blacklist; {moved} contact(s) back to ready")
+    console().print(f"removed {key} from the blacklist of {_scope(campaign_id)}; {moved} contact(s) back to ready")
 
 
 @blacklist_app.command("list")
 def blacklist_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
-    """List the blacklisted numbers."""
+    """List the blacklist entries in force, oldest first."""
     with open_engine(db, must_exist=True) as engine:
-        entries = engine.blacklist()
+        entries = engine.blacklist_entries()
     if as_json:
-        print_json([{"phone": phone, "note": note} for phone, note in entries])
+        print_json([entry.to_dict() for entry in entries])
         return
     out = console()
     if not entries:
         out.print("the blacklist is empty")
         return
     table = Table(title=f"Blacklist ({len(entries)})", title_justify="left")
-    table.add_column("phone")
-    table.add_column("note")
-    for phone, note in entries:
-        table.add_row(phone, note or "")
+    for column in ("phone", "campaign", "expires", "note", "by", "since"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e.phone, "all" if e.campaign_id is None else str(e.campaign_id),
+                      "never" if e.expires_at is None else when(e.expires_at), e.note or "", e.actor or "",
+                      when(e.created_at))
     out.print(table)
 
 

@@ -30,7 +30,7 @@ from dialstate.engine.lifecycle import TIMER_SETTINGS
 from dialstate.engine.prepare import Adapter, RejectHook
 from dialstate.engine.runner import Trigger
 from dialstate.engine.settings import PAUSED, RUNNING, UNSET, CampaignSettings
-from dialstate.engine.snapshots import Campaign, CampaignChange, Contact, ImportReport, TransitionEvent
+from dialstate.engine.snapshots import BlacklistEntry, Campaign, CampaignChange, Contact, ImportReport, TransitionEvent
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.engine.timers import FiredBatch
 from dialstate.errors import (
@@ -308,19 +308,33 @@ class Api:
 
     # -- the blacklist ------------------------------------------------------------------------------
 
-    def blacklist_phone(self, phone: str, note: str | None, region: str | None, actor: str | None) -> Call[int]:
+    def blacklist_phone(self, phone: str, note: str | None, region: str | None, campaign_id: int | None,
+                        expires_at: datetime | None, actor: str | None) -> Call[int]:
         check_optional_text("note", note)
         check_optional_text("region", region)
+        if campaign_id is not None:
+            check_id("campaign_id", campaign_id)
         check_actor(actor)
-        return Call(lambda: self._core.blacklist.add(phone, note, region, actor))
+        return Call(lambda: self._core.blacklist.add(phone, note, region, campaign_id, expires_at, actor))
 
-    def unblacklist_phone(self, phone: str, region: str | None, actor: str | None) -> Call[int]:
+    def unblacklist_phone(self, phone: str, region: str | None, campaign_id: int | None,
+                          actor: str | None) -> Call[int]:
         check_optional_text("region", region)
+        if campaign_id is not None:
+            check_id("campaign_id", campaign_id)
         check_actor(actor)
-        return Call(lambda: self._core.blacklist.remove(phone, region, actor))
+        return Call(lambda: self._core.blacklist.remove(phone, region, campaign_id, actor))
+
+    def blacklist_entries(self) -> Call[list[BlacklistEntry]]:
+        return read(self._core.blacklist.entries)
 
     def blacklist(self) -> Call[list[tuple[str, str | None]]]:
-        return read(self._core.blacklist.entries)
+        entries = self._core.blacklist.entries
+
+        def pairs() -> Work[list[tuple[str, str | None]]]:
+            return [(entry.phone, entry.note) for entry in (yield from entries())]
+
+        return read(pairs)
 
     # -- importing --------------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Any
 from dialstate.engine.lifecycle import TIMED_STATES, clears
 from dialstate.engine.machine import ModeMachine
 from dialstate.engine.settings import CampaignConfig
+from dialstate.engine.states import ContactState
+from dialstate.store.rows import FOREVER
 
 
 @dataclass(slots=True)
@@ -43,6 +45,13 @@ class Facts:
     @property
     def at(self) -> datetime:
         return datetime.fromtimestamp(self.now, UTC)
+
+    @property
+    def blacklist_expiry(self) -> float | None:
+        """When the blacklist entries on the contact's number run out (epoch seconds);
+        None when it is not blacklisted, or for good."""
+        until = self.row["blacklisted"]
+        return float(until) if until and until < FOREVER else None
 
 
 @dataclass(slots=True)
@@ -119,6 +128,9 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
             number if step.trigger in NUMBER_TRIGGERS else None,
         ))
     new["state"] = state
+    if state == ContactState.BLACKLISTED and "next_attempt_at" not in change.updates:
+        # Parked until its blacklist entries expire (the scheduler releases it then).
+        new["next_attempt_at"] = facts.blacklist_expiry
     if state == "ready" and row["state"] != "ready":
         new["ready_since"] = now
     if state == row["state"] and state in TIMED_STATES and row["due_at"] is not None:

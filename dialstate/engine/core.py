@@ -36,7 +36,7 @@ class Core:
         self.contacts = Contacts(q, self.configs, clock)
         self.claims = Claims(q, backend, self.configs, clock)
         self.campaigns = Campaigns(q, self.configs, clock, backend)
-        self.blacklist = Blacklist(q, backend, clock)
+        self.blacklist = Blacklist(q, backend, self.configs, clock)
         self.importer = Importer(q, self.configs, clock, backend)
         self.timers = Timers(q, backend, self.configs, clock, rng, self.runner)
         self.feed = Feed(q, clock)

@@ -18,6 +18,7 @@ from dialstate.engine.listeners import FEED_BATCH, FeedSubscription, Subscriptio
 from dialstate.engine.prepare import Adapter, BatchSource, RejectHook
 from dialstate.engine.settings import UNSET, Unset
 from dialstate.engine.snapshots import (
+    BlacklistEntry,
     Campaign,
     CampaignChange,
     CampaignStats,
@@ -394,17 +395,34 @@ class Engine:
     # -- the blacklist -------------------------------------------------------------------------------
 
     def blacklist_phone(self, phone: str, note: str | None = None, *, region: str | None = None,
+                        campaign_id: int | None = None, expires_at: datetime | None = None,
                         actor: str | None = None) -> int:
-        """Put a number on the blacklist; its waiting contacts become `blacklisted` now,
-        those in a call at the call's end. Returns how many contacts moved now."""
-        return self._call(self._api.blacklist_phone(phone, note, region, actor))
+        """Put a number on the blacklist, in every campaign or in `campaign_id`'s only,
+        for good or until `expires_at`; its waiting contacts become `blacklisted` now,
+        those in a call at the call's end. Returns how many contacts moved now.
 
-    def unblacklist_phone(self, phone: str, *, region: str | None = None, actor: str | None = None) -> int:
-        """Take a number off the blacklist; its `blacklisted` contacts go back to `ready`."""
-        return self._call(self._api.unblacklist_phone(phone, region, actor))
+        The number is read like a contact's: in international form (`+`, `00`), or in
+        `region`'s national form; with `campaign_id` and no `region`, as that campaign
+        reads its numbers. A number that is not valid, or national with no region to
+        read it in, raises `InvalidPhone`. Blacklisting a number again replaces its
+        entry. At `expires_at` the scheduler returns the contacts it parked to `ready`.
+        """
+        return self._call(self._api.blacklist_phone(phone, note, region, campaign_id, expires_at, actor))
+
+    def unblacklist_phone(self, phone: str, *, region: str | None = None, campaign_id: int | None = None,
+                          actor: str | None = None) -> int:
+        """Take a number's entry (for every campaign, or `campaign_id`'s) off the
+        blacklist; the `blacklisted` contacts no other entry holds go back to `ready`.
+        Returns how many moved."""
+        return self._call(self._api.unblacklist_phone(phone, region, campaign_id, actor))
+
+    def blacklist_entries(self) -> list[BlacklistEntry]:
+        """The blacklist entries in force, oldest first."""
+        return self._call(self._api.blacklist_entries())
 
     def blacklist(self) -> list[tuple[str, str | None]]:
-        """The blacklisted numbers with their notes."""
+        """The blacklisted numbers with their notes (as 0.1.0 gave them;
+        `blacklist_entries` tells more)."""
         return self._call(self._api.blacklist())
 
     # -- importing ------------------------------------------------------------------------------------

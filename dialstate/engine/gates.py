@@ -6,7 +6,7 @@ loaded for the contact (its row, its campaign's config, its past dials)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dialstate.engine.change import Facts
 from dialstate.engine.lifecycle import FINAL_STATES, PARKED_STATES
@@ -45,8 +45,11 @@ def callability(facts: Facts, at: float, *, override: bool = False, check_state:
         reasons.append(Reason("campaign_paused", f"campaign {cfg.id} is paused"))
     elif status == CANCELED:
         reasons.append(Reason("campaign_canceled", f"campaign {cfg.id} is canceled"))
+    expiry = facts.blacklist_expiry
     if row["blacklisted"]:
-        reasons.append(Reason("blacklisted", f"the number {row['phone_key'] or row['phone']} is on the blacklist"))
+        until = "" if expiry is None else f" until {datetime.fromtimestamp(expiry, UTC).isoformat()}"
+        reasons.append(Reason("blacklisted", f"the number {row['phone_key'] or row['phone']} is on the blacklist"
+                                             f"{until}"))
     moment = datetime.fromtimestamp(at, UTC)
     window, zones = cfg.window, contact_zones(facts)
     if not override and window is not None and not window.is_open(zones, moment):
@@ -56,15 +59,24 @@ def callability(facts: Facts, at: float, *, override: bool = False, check_state:
     limits = cfg.policy.rolling_limits
     if not override and limits and cfg.policy.earliest_allowed(times, moment) > moment:
         reasons.append(Reason("rolling_limit", "the retry policy's rolling cap of "
-                                               + " and ".join(f"{n} attempts in {p}" for n, p in limits)
+                                               + " and ".join(f"{n} attempt{'s' * (n != 1)} in {_period(p)}"
+                                                              for n, p in limits)
                                                + " is reached"))
     if not reasons:
         return Callability(True, (), moment)
-    if any(r.code in _UNTIMED for r in reasons):
+    # A blacklist entry that expires, and the wait of a contact it parked, end in time.
+    parked_until = row["next_attempt_at"] if row["state"] == "blacklisted" else None
+    timed = {"retry_pending"}
+    if expiry is not None:
+        timed.add("blacklisted")
+    if any(r.code in _UNTIMED and r.code not in timed and not (r.code == "not_ready" and parked_until)
+           for r in reasons):
         return Callability(False, tuple(reasons), None)
     start = moment
-    if any(r.code == "retry_pending" for r in reasons):
-        start = datetime.fromtimestamp(row["next_attempt_at"], UTC)
+    for wait in (row["next_attempt_at"] if any(r.code == "retry_pending" for r in reasons) else None,
+                 expiry, parked_until):
+        if wait is not None and wait > start.timestamp():
+            start = datetime.fromtimestamp(wait, UTC)
     return Callability(False, tuple(reasons), next_allowed(facts, start, times, override))
 
 
@@ -100,6 +112,19 @@ def facts_dial_times(facts: Facts) -> list[datetime]:
     return [datetime.fromtimestamp(at, UTC) for attempt, at in facts.dial_times if attempt <= counted]
 
 
+def _period(period: timedelta | float) -> str:
+    """A cap's period in words: 1 day, 12 hours, 90 minutes, 45 seconds."""
+    exact = period.total_seconds() if isinstance(period, timedelta) else float(period)
+    seconds = int(exact)
+    if seconds != exact:
+        return f"{exact:g} seconds"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' * (n != 1)}"
+    return f"{exact:g} seconds"
+
+
 def window_days(window: object) -> list[str]:
     days = window.to_json()["days"]  # type: ignore[attr-defined]
     return list(days) if len(days) < 7 else ["every day"]
@@ -115,6 +140,9 @@ def _state_reasons(row: dict[str, object], at: float) -> list[Reason]:
         return []
     if state in _DIALABLE:
         return []
+    if state == "blacklisted" and isinstance(row["next_attempt_at"], (int, float)):
+        when = datetime.fromtimestamp(row["next_attempt_at"], UTC).isoformat()
+        return [Reason("not_ready", f"it is blacklisted until {when}")]
     if state in FINAL_STATES or state in PARKED_STATES:
         return [Reason("not_ready", f"it is {state}")]
     return [Reason("not_ready", f"it is {state}: in a call or its wrap-up")]

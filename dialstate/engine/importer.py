@@ -53,6 +53,10 @@ ContactItems = Iterable[object] | AsyncIterable[object]
 Batch = tuple[int, list[object], PreparedBatch]
 
 
+#: Contacts an import adds before it refreshes the planner's statistics (PostgreSQL).
+ANALYZE_AFTER = 10_000
+
+
 class Importer:
     def __init__(self, q: Queries, configs: Configs, clock: Clock, backend: SqliteBackend | PostgresBackend) -> None:
         self._q = q
@@ -75,7 +79,8 @@ class Importer:
             raise InvalidArgument(f"campaign {campaign_id} is canceled: contacts cannot be added to it")
         yield one(q["lock_campaign_imports"], (IMPORT_LOCK, campaign_id))
         cfg = yield from self._configs.get(campaign_id, found[1], found[2])
-        settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id, adapt)
+        settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, at, campaign_id, adapt,
+                                  cfg.settings.bare_numbers)
         next_id = yield from self._backend.first_ids()
         report = _Tally()
         zone_keys: set[str] = set()
@@ -95,7 +100,12 @@ class Importer:
             if on_reject is not None:
                 for offset, result, reason in told:
                     on_reject(start + offset, items[offset], result, reason)
-        return report.report()
+        added = report.report()
+        if added.added >= ANALYZE_AFTER and self._backend.analyzes_imports:
+            # Fresh planner statistics, so that lookups by number or external id use
+            # their indexes at once (not after autovacuum's next pass, if ever).
+            yield count(q["analyze_imported"])
+        return added
 
     def _write_batch(self, campaign_id: int, batch: PreparedBatch, first_id: int | None, now: float,
                      actor: str | None, policy_version: int, external_ids: set[str] | None,
@@ -115,6 +125,7 @@ class Importer:
                     for position, external_id in sorted(repeats.items()))])
                 rows = [row for row in rows if row[POSITION] not in repeats]
                 notes = [note for note in notes if note[0] not in repeats]
+        banned: set[str] = set()
         if rows and (yield one(q["blacklist_not_empty"])) is not None:
             banned = yield from found_among(q["blacklisted_among"], (campaign_id, now),
                                             [row[KEY] for row in rows if row[KEY]])
@@ -129,6 +140,9 @@ class Importer:
                  f"{rows[position][KEY]} is already in the campaign") for position in sorted(dropped))])
             notes = [note for note in notes if note[0] not in dropped]
             zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
+        if banned:  # the blacklisted contacts wait for the entries that hold them to expire
+            yield many(q["blacklist_due"].replace("<<where>>", q["where_number"]),
+                       [(now, now, now, now, campaign_id, key) for key in sorted(banned)])
         kept = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in dropped]
         # The first entry of every ready contact is written by the database from the
         # rows just inserted; the others carry a note and are written here.

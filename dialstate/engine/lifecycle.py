@@ -80,7 +80,10 @@ STATES: Mapping[ContactState, StateSpec] = MappingProxyType({
     S.SUCCESS: StateSpec(StateKind.FINAL),
     S.DIAL_FAILED: StateSpec(StateKind.PASSING),
     S.CANCELED_BY_CLIENT: StateSpec(StateKind.PASSING),
-    S.BLACKLISTED: StateSpec(StateKind.PARKED, entry_clears=_PARKED_CLEARS),
+    # Parked while its number is on the blacklist; an entry that expires releases it
+    # then (`next_attempt_at` holds the expiry, None for an entry without one).
+    S.BLACKLISTED: StateSpec(StateKind.PARKED, Timer("unblacklist", column="next_attempt_at"),
+                             entry_clears=_PARKED_CLEARS, exit_clears=("next_attempt_at",)),
     S.INVALID_RECORD: StateSpec(StateKind.PARKED),
     S.EXHAUSTED: StateSpec(StateKind.FINAL),
     S.CANCELED_BY_ADMIN: StateSpec(StateKind.FINAL, entry_clears=_PARKED_CLEARS),

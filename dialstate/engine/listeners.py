@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from dialstate.engine.snapshots import TransitionEvent
@@ -45,6 +45,15 @@ class Subscription:
         """End the subscription (a second call does nothing)."""
         end, self._end = self._end, _nothing
         end()
+
+    def __await__(self) -> Generator[Any, None, Subscription]:
+        """In asyncio code, `await engine.subscribe(...)`: returns the subscription once
+        it hears everything committed from then on (at once, but for a feed
+        subscription of `AsyncEngine`, whose start is fixed by a task)."""
+        return self._started().__await__()
+
+    async def _started(self) -> Subscription:
+        return self
 
 
 def _nothing() -> None:

@@ -25,6 +25,7 @@ from dialstate.engine.settings import CampaignConfig
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.errors import InvalidArgument
 from dialstate.outcomes import Outcome
+from dialstate.store.rows import FOREVER
 
 S = ContactState
 
@@ -155,19 +156,23 @@ def retry_due() -> Change:
 # -- administration --------------------------------------------------------------------------
 
 
-def update_phone(facts: Facts, e164: str, zone_key: str, blacklisted: bool) -> Change:
+def update_phone(facts: Facts, e164: str, zone_key: str, blacklisted: float | None) -> Change:
     """A corrected number: `invalid_record` leaves for `ready` (or `blacklisted`); other
-    states keep theirs, a waiting contact whose new number is blacklisted excepted."""
+    states keep theirs, but a waiting contact whose new number is blacklisted becomes
+    `blacklisted`. `blacklisted` is until when the new number is on the blacklist (None: it is not)."""
     row = facts.row
     updates: dict[str, Any] = {"phone": e164, "phone_key": e164, "zone_key": zone_key}
     note = f"phone corrected from {row['phone']!r} to {e164}"
     state = row["state"]
     if state == S.INVALID_RECORD:
-        return Change([Step("update_phone", S.BLACKLISTED if blacklisted else S.READY, note)], updates)
-    steps = [Step("update_phone", state, note)]
-    if blacklisted and state in BLACKLISTABLE_NOW:
-        steps.append(Step("blacklist", S.BLACKLISTED, "the number is on the blacklist"))
-        updates["operator_id"] = None
+        steps = [Step("update_phone", S.BLACKLISTED if blacklisted else S.READY, note)]
+    else:
+        steps = [Step("update_phone", state, note)]
+        if blacklisted and state in BLACKLISTABLE_NOW:
+            steps.append(Step("blacklist", S.BLACKLISTED, "the number is on the blacklist"))
+            updates["operator_id"] = None
+    if steps[-1].to_state == S.BLACKLISTED:  # until the new number's entries expire
+        updates["next_attempt_at"] = blacklisted if blacklisted and blacklisted < FOREVER else None
     return Change(steps, updates)
 
 
@@ -225,6 +230,14 @@ def retry_came_due(facts: Facts, rng: random.Random) -> Change:
     return retry_due()
 
 
+def blacklist_expired(facts: Facts, rng: random.Random) -> Change:
+    """A blacklisted contact's entry ran out: back to the list, unless another entry
+    (or a newer one) still holds the number; then it waits for that one's expiry."""
+    if facts.row["blacklisted"]:
+        return Change([])  # `to_move` sets the expiry of the entries still in force
+    return Change([Step("unblacklist", S.READY, "the blacklist entry expired")])
+
+
 def open_callback(facts: Facts, rng: random.Random) -> Change:
     """A personal callback unclaimed after its grace: anyone may take it now."""
     if facts.row["callback_operator_id"] is None:
@@ -242,6 +255,7 @@ TIMEOUT_RULES: Mapping[str, Callable[[Facts, random.Random], Change]] = MappingP
     "call_ended": recover_call,
     "retry_due": retry_came_due,
     "open_callback": open_callback,
+    "unblacklist": blacklist_expired,
 })
 
 
@@ -267,6 +281,7 @@ def decided(trigger: str, decision: Decision, facts: Facts, outcome: Outcome | N
     change = Change(steps, updates, outcome.value if outcome is not None else None)
     if decision.blacklist_number:
         change.blacklist = facts.row["phone_key"] or facts.row["phone"]
+        updates["next_attempt_at"] = None  # blacklisted for good
     return change
 
 

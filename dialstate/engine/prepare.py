@@ -76,6 +76,8 @@ class ImportSettings:
     at: datetime
     campaign_id: int = 0
     adapt: Adapter | None = None
+    #: How bare digits are read (the campaign's `bare_numbers`).
+    bare_numbers: str = "check"
 
 
 #: One encoder for every row: `json.dumps` with options builds a new one per call.
@@ -115,7 +117,7 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"contact #{index}: data is not JSON-serializable ({exc})") from None
     e164, reason, zones = phone_and_zones(raw, settings.region, settings.window, tz, settings.timezone,
-                                          settings.at)
+                                          settings.at, settings.bare_numbers)
     return (
         e164 if e164 is not None else ("" if raw is None else str(raw)),
         e164, reason, priority, tz, "|".join(zones),

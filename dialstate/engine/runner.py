@@ -125,15 +125,28 @@ class Runner:
 
 
 def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor: str | None, note: str,
-                     exclude: int = 0) -> Work[list[tuple[int, int]]]:
-    """Put `phone` on the blacklist and move its waiting contacts (all but `exclude`)
+                     exclude: int = 0, campaign_id: int = 0, expires_at: float | None = None,
+                     ) -> Work[list[tuple[int, int]]]:
+    """Put `phone` on the blacklist (of one campaign, or of all with 0, until
+    `expires_at` or for good) and move its waiting contacts there (all but `exclude`)
     to `blacklisted`; those in a call keep it and are decided at its end."""
     from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
 
-    yield count(q["blacklist_add"], (phone, 0, None, note, actor, now))
-    return (yield from writer.bulk_move(
-        q, backend, "where_number_not_on_a_call", (phone, exclude), sorted(BLACKLISTABLE_NOW), "blacklisted",
-        "blacklist", now, actor, note))
+    yield count(q["blacklist_add"], (phone, campaign_id, expires_at, note, actor, now))
+    moved = yield from writer.bulk_move(
+        q, backend, "where_number_not_on_a_call", (campaign_id, phone, exclude), sorted(BLACKLISTABLE_NOW),
+        "blacklisted", "blacklist", now, actor, note)
+    # The parked contacts (just now, or before under another entry) wait for the
+    # entries that hold them to expire; `exclude`'s own move has seen to it.
+    yield from blacklisted_wait(q, "where_number_not_on_a_call", (campaign_id, phone, exclude), now)
+    return moved
+
+
+def blacklisted_wait(q: Queries, where: str, params: tuple[Any, ...], now: float) -> Work[None]:
+    """The `blacklisted` contacts `q[where]` chooses wait until the blacklist entries
+    that hold them expire (for good when one has no expiry; the next scheduler pass
+    releases those no entry holds)."""
+    yield count(q["blacklist_due"].replace("<<where>>", q[where]), (now, now, now, now, *params))
 
 
 def _check_call(contact_id: int, state: str, trigger: str, call_id: str | None, current: str | None) -> None:

@@ -236,6 +236,28 @@ class CampaignChange:
 
 
 @dataclass(frozen=True, slots=True)
+class BlacklistEntry:
+    """A number on the blacklist: in E.164, for one campaign (None: every campaign),
+    until `expires_at` (None: until someone takes it off)."""
+
+    phone: str
+    campaign_id: int | None
+    expires_at: datetime | None
+    note: str | None
+    actor: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: tuple[Any, ...]) -> BlacklistEntry:
+        phone, campaign_id, expires_at, note, actor, created_at = values
+        return cls(phone, campaign_id or None, None if expires_at is None else _fromtimestamp(expires_at, UTC), note,
+                   actor, _fromtimestamp(created_at, UTC))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_json(self)
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
     added: int
     invalid: int

@@ -117,19 +117,19 @@ class Triggers:
     def update_phone(self, phone: str) -> Trigger:
         q = self._q
 
-        def load(facts: Facts) -> Work[tuple[str, str, bool]]:
-            """The new number read with the campaign's region, checked free in the
-            campaign, its zones, and whether it is blacklisted."""
+        def load(facts: Facts) -> Work[tuple[str, str, float | None]]:
+            """The new number read as the campaign reads numbers, checked free in the
+            campaign, its zones, and until when it is blacklisted."""
             cfg = facts.cfg
-            e164, reason = parse_phone(phone, cfg.default_region)
+            e164, reason = parse_phone(phone, cfg.default_region, cfg.settings.bare_numbers)
             if e164 is None:
                 raise InvalidPhone(phone, reason or "invalid", facts.id)
             other = yield one(q["phone_taken"], (facts.row["campaign_id"], e164, facts.id))
             if other is not None:
                 raise InvalidPhone(phone, f"contact {other[0]} of this campaign already has {e164}", facts.id)
             zone_key = "|".join(resolve_zones(cfg.window, facts.row["timezone"], e164, cfg.timezone, at=facts.at))
-            banned = yield one(q["is_blacklisted"], (e164, facts.row["campaign_id"], facts.now))
-            return e164, zone_key, banned is not None
+            until = yield one(q["blacklisted_until"], (e164, facts.row["campaign_id"], facts.now))
+            return e164, zone_key, None if until is None else until[0]
 
         def plan(facts: Facts, found: Any) -> Change:
             e164, zone_key, blacklisted = found

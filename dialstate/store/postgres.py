@@ -174,6 +174,8 @@ class PostgresBackend:
     #: Statistics are added as delta rows by each transition, folded by their readers.
     folds_stats = True
     counts_each_write = True
+    #: Whether a big import refreshes the planner's statistics (`analyze_imported`).
+    analyzes_imports = True
 
     # -- the import's inserts ----------------------------------------------------------
 

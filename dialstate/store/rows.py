@@ -20,8 +20,8 @@ CONTACT_COLUMNS = (
     "ready_since", "created_at", "updated_at", "numbers", "last_attempt_at",
 )
 #: What `select_contact` adds to a contact's columns: its campaign's status and the
-#: versions of its settings and policy in force, and whether its number is on the
-#: blacklist now.
+#: versions of its settings and policy in force, and until when its number is on the
+#: blacklist (None: not on it; `FOREVER`: until someone takes it off).
 CONTACT_FACTS = (*CONTACT_COLUMNS, "campaign_status", "settings_version", "policy_version", "blacklisted")
 
 HISTORY_COLUMNS = (
@@ -42,6 +42,9 @@ CAMPAIGN_INSERT_COLUMNS = CAMPAIGN_COLUMNS[1:]
 #: The campaign columns stored as JSON text.
 CAMPAIGN_JSON = ("calling_window", "dispositions")
 
+#: The expiry a blacklist entry without one counts as (far beyond any real time).
+FOREVER = 1e15
+
 #: Fragments the `.sql` files use, by name.
 FRAGMENTS = {
     "contact_columns": ", ".join(CONTACT_COLUMNS),
@@ -52,6 +55,12 @@ FRAGMENTS = {
     "campaign_columns": ", ".join(CAMPAIGN_COLUMNS),
     "campaign_insert_columns": ", ".join(CAMPAIGN_INSERT_COLUMNS),
     "campaign_insert_params": ", ".join("?" * len(CAMPAIGN_INSERT_COLUMNS)),
+    "forever": f"{FOREVER:.0e}",
+    # Until when the number of contact `c` is blacklisted for its campaign, as of the
+    # parameter (None: it is not), read through the (phone, campaign_id) key.
+    "blacklisted_until": (f"(SELECT MAX(COALESCE(b.expires_at, {FOREVER:.0e})) FROM ds_blacklist b "
+                          "WHERE b.phone = c.phone_key AND b.campaign_id IN (0, c.campaign_id) "
+                          "AND (b.expires_at IS NULL OR b.expires_at > ?))"),
 }
 
 

@@ -176,6 +176,8 @@ class SqliteBackend:
     folds_stats = False
     #: ... nor written by each transition: they are the history's sums.
     counts_each_write = False
+    #: Whether a big import refreshes the planner's statistics (`analyze_imported`).
+    analyzes_imports = False
 
     # -- the import's inserts ----------------------------------------------------------
 

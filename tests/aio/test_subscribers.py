@@ -106,3 +106,28 @@ def test_a_raising_coroutine_subscriber_is_logged_and_undoes_nothing(
             assert "the transition stands" in caplog.text and "the dialer is down" in caplog.text
 
     run(scenario())
+
+
+def test_an_awaited_feed_subscription_hears_what_another_engine_commits_right_after(url: str) -> None:
+    """`await engine.subscribe(..., scope="all")` returns once its start is fixed: a
+    transition committed by another engine the moment after is heard, however late
+    the subscription's task would otherwise have started."""
+    async def scenario() -> None:
+        async with AsyncEngine(url, pool_size=2) as engine, AsyncEngine(url, pool_size=2) as other:
+            campaign = await other.create_campaign("feed", mode=DialMode.AGENTLESS, default_region="US")
+            await other.add_contacts(campaign.id, ["+1 212 555 0100"])
+            heard: list[TransitionEvent] = []
+            subscription = await engine.subscribe(heard.append, scope="all")
+            assert subscription.scope == "all"
+            # No await between the subscription and the write: its task has had no turn.
+            (contact,) = await other.dial_next(campaign.id, 1)
+            for _ in range(200):
+                if heard:
+                    break
+                await asyncio.sleep(0.05)
+            assert [(e.contact.id, e.entry.to_state) for e in heard] == [(contact.id, S.DIALING)]
+            await engine.unsubscribe(subscription)
+            process = await engine.subscribe(heard.append)  # the process scope: awaitable too
+            process()
+
+    run(scenario())

@@ -37,3 +37,20 @@ def test_the_readme_shows_the_current_diagram_of_every_mode() -> None:
     for mode in DialMode:
         assert f"<!-- diagram:{mode.value} -->" in text
     assert sync_readme(text) == text, "README diagrams are stale: python -m dialstate.engine.diagram README.md"
+
+
+def test_the_async_example_in_the_readme_is_the_one_tests_run() -> None:
+    match = re.search(r"<!-- async-example -->\n```python\n(.*?)```", README, re.S)
+    assert match, "the README lost its asyncio example"
+    assert match.group(1) == (ROOT / "docs" / "async_example.py").read_text(encoding="utf-8")
+
+
+def test_the_testing_kit_example_in_the_readme_runs() -> None:
+    match = re.search(r"<!-- testing-example -->\n```python\n(.*?)```", README, re.S)
+    assert match, "the README lost its testing example"
+    exec(compile(match.group(1), "README.md", "exec"), {"__name__": "readme_testing_example"})
+
+
+def test_every_python_block_of_the_readme_compiles() -> None:
+    for block in re.findall(r"```python\n(.*?)```", README, re.S):
+        compile(block, "README.md", "exec")

@@ -48,7 +48,7 @@ class SyncFace:
         """`AsyncEngine.subscribe`, made on the face's loop (a feed subscription's task
         lives there); calling what it returns unsubscribes, on the loop too."""
         async def subscribe() -> Any:
-            return self.aio.subscribe(*args, **kwargs)
+            return await self.aio.subscribe(*args, **kwargs)  # awaited: it hears all from now on
 
         subscription = self.run(subscribe())
         return _OnTheLoop(self, subscription)

@@ -2,11 +2,10 @@
 
 -- name: select_contact
 -- A contact with its campaign's status and the versions of its settings and policy in
--- force, and whether its number is on the blacklist now (the facts every trigger
+-- force, and until when its number is on the blacklist (the facts every trigger
 -- decides on). Parameters: now, the contact's id.
 SELECT {c_contact_columns}, k.status, k.settings_version, k.policy_version,
-       EXISTS (SELECT 1 FROM ds_blacklist b WHERE b.phone = c.phone_key AND b.campaign_id IN (0, c.campaign_id)
-               AND (b.expires_at IS NULL OR b.expires_at > ?)) AS blacklisted
+       {blacklisted_until} AS blacklisted
 FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id
 WHERE c.id = ?
 

@@ -80,3 +80,7 @@ SELECT pg_advisory_xact_lock(?, ?)
 
 -- name: lock_campaign_imports
 SELECT ?, ?
+
+-- name: analyze_imported [postgresql]
+-- After a big import: the planner's statistics of the tables it filled.
+ANALYZE ds_contact, ds_number, ds_history

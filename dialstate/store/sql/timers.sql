@@ -5,15 +5,13 @@
 -- locks them (another scheduler process skips them); SQLite holds the writer lock.
 -- Parameters: now (the blacklist), now (due), the batch size.
 SELECT {c_contact_columns}, k.status, k.settings_version, k.policy_version,
-       EXISTS (SELECT 1 FROM ds_blacklist b WHERE b.phone = c.phone_key AND b.campaign_id IN (0, c.campaign_id)
-               AND (b.expires_at IS NULL OR b.expires_at > ?)) AS blacklisted
+       {blacklisted_until} AS blacklisted
 FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id
 WHERE c.due_at <= ? ORDER BY c.due_at, c.id LIMIT ?
 
 -- name: select_due [postgresql]
 SELECT {c_contact_columns}, k.status, k.settings_version, k.policy_version,
-       EXISTS (SELECT 1 FROM ds_blacklist b WHERE b.phone = c.phone_key AND b.campaign_id IN (0, c.campaign_id)
-               AND (b.expires_at IS NULL OR b.expires_at > ?)) AS blacklisted
+       {blacklisted_until} AS blacklisted
 FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id
 WHERE c.due_at <= ? ORDER BY c.due_at, c.id LIMIT ?
 FOR UPDATE OF c SKIP LOCKED
