@@ -10,7 +10,7 @@ from typing import Any
 from dialstate.engine import plans
 from dialstate.engine.change import Change, Facts
 from dialstate.engine.checks import check_contact_fields, check_optional_text, check_text
-from dialstate.engine.numbers import new_number
+from dialstate.engine.numbers import new_number, zone_key_of
 from dialstate.engine.prepare import ImportSettings, read_numbers
 from dialstate.engine.runner import Trigger, load_banned
 from dialstate.engine.states import ContactState
@@ -114,6 +114,16 @@ class Triggers:
                                           f"{other[0]} of this campaign, which keeps its external ids unique")
             if "timezone" not in fields:
                 return {}
+            numbers = facts.several
+            if numbers is not None:  # each number without a zone of its own takes the contact's
+                numbers = [dict(n) for n in numbers]
+                for n in numbers:
+                    if n["valid"]:
+                        n["zones"] = "|".join(resolve_zones(cfg.window, n["timezone"] or fields["timezone"], n["phone"],
+                                                            cfg.timezone, at=facts.at))
+                policy = cfg.policy
+                return {"numbers": numbers, "zone_key": zone_key_of(numbers, facts.banned,
+                                                                    policy.max_attempts_per_number)}
             zones = resolve_zones(cfg.window, fields["timezone"], row["phone_key"], cfg.timezone, at=facts.at)
             return {"zone_key": "|".join(zones)}
 

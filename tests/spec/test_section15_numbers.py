@@ -254,11 +254,12 @@ def test_a_condemned_number_sends_the_contact_straight_back_to_ready_while_anoth
     assert_history_continuous(engine, cid)
 
 
-def test_do_not_call_blacklists_every_number_of_the_contact(engine: Engine) -> None:
-    campaign = campaign_of(engine, P)
+@pytest.mark.parametrize("mode", [P, G, D], ids=lambda m: m.value)
+def test_do_not_call_blacklists_every_number_of_the_contact(engine: Engine, mode: DialMode) -> None:
+    campaign = campaign_of(engine, mode)
     cid = one_contact(engine, campaign, BERLIN_HOME, BERLIN_MOBILE)
     elsewhere = one_contact(engine, campaign_of(engine, A), BERLIN_MOBILE)
-    attempt(engine, campaign, P, "do_not_call")
+    attempt(engine, campaign, mode, "do_not_call")
     assert engine.get_contact(cid).state is S.BLACKLISTED
     assert sorted(e.phone for e in engine.blacklist_entries()) == ["+491711234567", "+49307654321"]
     assert engine.get_contact(elsewhere).state is S.BLACKLISTED
@@ -267,21 +268,22 @@ def test_do_not_call_blacklists_every_number_of_the_contact(engine: Engine) -> N
 # -- the blacklist per number ---------------------------------------------------------------------
 
 
-def test_a_blacklisted_second_number_leaves_the_contact_its_first(engine: Engine) -> None:
-    campaign = campaign_of(engine, A)
+@ALL_MODES
+def test_a_blacklisted_second_number_leaves_the_contact_its_first(engine: Engine, mode: DialMode) -> None:
+    campaign = campaign_of(engine, mode)
     cid = one_contact(engine, campaign, BERLIN_HOME, BERLIN_MOBILE)
     engine.blacklist_phone(BERLIN_MOBILE)
     contact = engine.get_contact(cid)
     assert contact.state is S.READY
     assert [n.status for n in contact.numbers] == ["callable", "blacklisted"]
     for _ in range(2):
-        assert attempt(engine, campaign, A).phone == e164(BERLIN_HOME)
+        assert attempt(engine, campaign, mode).phone == e164(BERLIN_HOME)
         back_to_ready(engine, cid)
     assert engine.blacklist_phone(BERLIN_HOME) == 1  # now every number is: parked
     assert engine.get_contact(cid).state is S.BLACKLISTED
     assert engine.unblacklist_phone(BERLIN_MOBILE) == 1
     assert engine.get_contact(cid).state is S.READY
-    assert attempt(engine, campaign, A).phone == e164(BERLIN_MOBILE)
+    assert attempt(engine, campaign, mode).phone == e164(BERLIN_MOBILE)
     assert_history_continuous(engine, cid)
 
 
@@ -399,3 +401,27 @@ def test_no_dial_ever_uses_a_number_that_is_not_usable_at_that_moment(start: int
                 assert phone not in condemned, f"{phone} dialed after the network condemned it"
                 calls[phone] = calls.get(phone, 0) + 1
                 assert calls[phone] <= CAP, f"{phone} dialed more than {CAP} times"
+
+
+def test_a_new_time_zone_for_the_contact_moves_the_numbers_without_one_of_their_own(engine: Engine) -> None:
+    campaign = campaign_of(engine, A, calling_window=DAY)
+    cid = one_contact(engine, campaign, BERLIN_HOME, {"phone": BERLIN_MOBILE, "timezone": "Asia/Tokyo"})
+    contact = engine.update_contact(cid, timezone="America/Chicago")
+    assert [n.zones for n in contact.numbers] == [("America/Chicago",), ("Asia/Tokyo",)]
+    assert set(contact.zones) == {"America/Chicago", "Asia/Tokyo"}
+
+
+def test_an_expiring_entry_on_every_number_parks_the_contact_until_the_first_expires(
+        engine: Engine, clock: VirtualClock) -> None:
+    campaign = campaign_of(engine, A)
+    cid = one_contact(engine, campaign, BERLIN_HOME, BERLIN_MOBILE)
+    engine.blacklist_phone(BERLIN_HOME, expires_at=clock.now + timedelta(hours=5))
+    engine.blacklist_phone(BERLIN_MOBILE, expires_at=clock.now + timedelta(hours=2))
+    parked = engine.get_contact(cid)
+    assert (parked.state, parked.next_attempt_at) == (S.BLACKLISTED, clock.now + timedelta(hours=2))
+    clock.advance(hours=2)
+    engine.fire_due()
+    contact = engine.get_contact(cid)
+    assert contact.state is S.READY
+    assert [n.status for n in contact.numbers] == ["blacklisted", "callable"]
+    assert attempt(engine, campaign, A).phone == e164(BERLIN_MOBILE)
