@@ -13,6 +13,7 @@ from dialstate.engine.snapshots import (
     Contact,
     HistoryEntry,
     ImportReport,
+    Number,
     TransitionEvent,
 )
 from dialstate.engine.states import ContactState, DialMode, StateKind
@@ -72,6 +73,7 @@ __all__ = [
     "InvalidTransition",
     "Meaning",
     "NotCallable",
+    "Number",
     "Outcome",
     "OutcomeGroup",
     "Reason",

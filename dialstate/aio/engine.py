@@ -12,7 +12,7 @@ new one is one line.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -256,8 +256,9 @@ class AsyncEngine:
         return await self._call(self._api.connect_operator(contact_id, operator_id, actor, idempotency_key))
 
     async def dial(self, contact_id: int, call_id: str | None = None, *, override: str | None = None,
-                   actor: str | None = None, idempotency_key: str | None = None) -> Contact:
-        return await self._call(self._api.dial(contact_id, call_id, override, actor, idempotency_key))
+                   phone: str | None = None, actor: str | None = None, idempotency_key: str | None = None,
+                   ) -> Contact:
+        return await self._call(self._api.dial(contact_id, call_id, override, actor, idempotency_key, phone))
 
     async def dial_failed(self, contact_id: int, reason: str | None = None, call_id: str | None = None, *,
                           actor: str | None = None, idempotency_key: str | None = None) -> Contact:
@@ -288,7 +289,7 @@ class AsyncEngine:
     async def delete(self, contact_id: int, *, actor: str | None = None, idempotency_key: str | None = None) -> Contact:
         return await self._call(self._api.simple(contact_id, "delete", S.DELETED, actor, idempotency_key))
 
-    async def update_phone(self, contact_id: int, phone: str, *, actor: str | None = None,
+    async def update_phone(self, contact_id: int, phone: str | Sequence[object], *, actor: str | None = None,
                            idempotency_key: str | None = None) -> Contact:
         return await self._call(self._api.update_phone(contact_id, phone, actor, idempotency_key))
 

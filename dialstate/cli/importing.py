@@ -74,9 +74,18 @@ class Columns:
     priority: int | None
     timezone: int | None
     data: list[int] = field(default_factory=list)
+    #: Further phone columns (--phone-column given more than once): the contact gets
+    #: every non-empty one as a number, labelled with its column's name.
+    more_phones: list[int] = field(default_factory=list)
 
     def __call__(self, row: list[str]) -> dict[str, Any]:
-        item: dict[str, Any] = {"phone": row[self.phone]}
+        item: dict[str, Any]
+        if self.more_phones:
+            given = [{"phone": row[i].strip(), "label": self.header[i]} for i in (self.phone, *self.more_phones)
+                     if row[i].strip()]
+            item = {"phones": given or [row[self.phone]]}
+        else:
+            item = {"phone": row[self.phone]}
         if self.external_id is not None and (external_id := row[self.external_id].strip()):
             item["external_id"] = external_id
         if self.priority is not None and (text := row[self.priority].strip()):
@@ -109,7 +118,9 @@ def import_csv(
     campaign: Annotated[int | None, typer.Option(help="Import into this existing campaign (its id).")] = None,
     new: Annotated[str | None, typer.Option("--new", help="Create a campaign with this name and import "
                                                           "into it (its settings: see below).")] = None,
-    phone_column: Annotated[str, typer.Option(help="The column holding the phone number.")] = "phone",
+    phone_column: Annotated[list[str] | None, typer.Option(
+        help="The column holding the phone number (default phone). Give it more than once for contacts with "
+             "several numbers, in that order (e.g. --phone-column home --phone-column mobile).")] = None,
     external_id_column: Annotated[str, typer.Option(help="The column holding your own id, "
                                                          "if present.")] = "external_id",
     priority_column: Annotated[str, typer.Option(help="The column holding the priority, if present.")] = "priority",
@@ -139,7 +150,7 @@ def import_csv(
         header_line = _read_header(text, file, encoding)
         sep = sep or sniff_delimiter(header_line)
         header = next(csv.reader([header_line], delimiter=sep))
-        columns = map_columns(header, file, sep, phone=phone_column, external_id=external_id_column,
+        columns = map_columns(header, file, sep, phone=phone_column or ["phone"], external_id=external_id_column,
                               priority=priority_column, timezone=timezone_column,
                               explicit={name for name, given in (("external_id", external_id_column),
                                                                  ("priority", priority_column),
@@ -260,7 +271,7 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def map_columns(header: list[str], path: Path, sep: str, *, phone: str, external_id: str, priority: str,
+def map_columns(header: list[str], path: Path, sep: str, *, phone: list[str], external_id: str, priority: str,
                 timezone: str, explicit: set[str]) -> Columns:
     """Find each field's column (exactly, else ignoring case and spaces)."""
     folded = {h.strip().lower(): i for i, h in reversed(list(enumerate(header)))}
@@ -272,22 +283,28 @@ def map_columns(header: list[str], path: Path, sep: str, *, phone: str, external
 
     shown = ", ".join(repr(h) for h in header)
     where = f"{path} line 1"
-    position = find(phone)
-    if position is None:
-        hint = ""
-        others = [d for d in DELIMITERS if d != sep and d in sep.join(header)]
-        if others:
-            hint = f"; the header contains {others[0]!r}: is that the delimiter? (--delimiter {others[0]!r})"
-        raise CliError(f"{where}: no column {phone!r} for the phone number; the header has {shown} "
-                       f"(split on {sep!r}); choose one with --phone-column{hint}")
+    phones = []
+    for name in phone:
+        position = find(name)
+        if position is None:
+            hint = ""
+            others = [d for d in DELIMITERS if d != sep and d in sep.join(header)]
+            if others:
+                hint = f"; the header contains {others[0]!r}: is that the delimiter? (--delimiter {others[0]!r})"
+            raise CliError(f"{where}: no column {name!r} for the phone number; the header has {shown} "
+                           f"(split on {sep!r}); choose one with --phone-column{hint}")
+        if position in phones:
+            raise UsageProblem(f"--phone-column {name!r} is given twice")
+        phones.append(position)
+    position = phones[0]
     found: dict[str, int | None] = {}
     for name, column in (("external_id", external_id), ("priority", priority), ("timezone", timezone)):
         found[name] = find(column)
         if found[name] is None and name in explicit:
             raise CliError(f"{where}: no column {column!r} (--{name.replace('_', '-')}-column); the header has {shown}")
-    used = {position, *(i for i in found.values() if i is not None)}
+    used = {*phones, *(i for i in found.values() if i is not None)}
     return Columns(header, position, found["external_id"], found["priority"], found["timezone"],
-                   [i for i in range(len(header)) if i not in used])
+                   [i for i in range(len(header)) if i not in used], phones[1:])
 
 
 def read_rows(text: IO[str], path: Path, encoding: str, sep: str, width: int, lines: array[int],

@@ -73,7 +73,9 @@ def contacts(
     for name in ("id", "phone", "state", "attempts", "last outcome", "next attempt (UTC)", "priority", "external id"):
         table.add_column(name, justify="right" if name in ("id", "attempts", "priority") else "left")
     for c in page:
-        table.add_row(str(c.id), c.phone, c.state.value, str(c.attempts), _text(c.last_outcome),
+        others = len(c.numbers) - 1
+        phone = c.phone + (f" (+{others} more)" if others else "")
+        table.add_row(str(c.id), phone, c.state.value, str(c.attempts), _text(c.last_outcome),
                       when(c.next_attempt_at), str(c.priority), c.external_id or "")
     out.print(table)
     if len(page) < total:
@@ -114,6 +116,15 @@ def print_contact(out: Console, c: Contact) -> None:
     for name, value in fields:
         table.add_row(name, str(value))
     out.print(table)
+    if len(c.numbers) > 1 or c.numbers[0].label is not None:
+        numbers = Table(title=f"Numbers of contact {c.id}", title_justify="left")
+        for name in ("#", "number", "label", "time zones", "status", "attempts", "last outcome", "last attempt (UTC)"):
+            numbers.add_column(name, justify="right" if name in ("#", "attempts") else "left")
+        for i, n in enumerate(c.numbers, 1):
+            mark = " (current)" if n.phone == c.phone else ""
+            numbers.add_row(str(i), n.phone + mark, n.label or "", ", ".join(n.zones), n.status, str(n.attempts),
+                            _text(n.last_outcome), when(n.last_attempt_at))
+        out.print(numbers)
 
 
 def print_history(out: Console, entries: Iterable[HistoryEntry], *, title: str, call_ids: bool = True,

@@ -87,8 +87,8 @@ class Api:
         return self._trigger(contact_id, self._core.triggers.connect_operator(operator_id), actor or operator_id, key)
 
     def dial(self, contact_id: int, call_id: str | None, override: str | None, actor: str | None,
-             key: str | None) -> Call[Contact]:
-        return self._trigger(contact_id, self._core.triggers.dial(call_id, override), actor, key)
+             key: str | None, phone: str | None = None) -> Call[Contact]:
+        return self._trigger(contact_id, self._core.triggers.dial(call_id, override, phone), actor, key)
 
     def why_not(self, contact_id: int, at: datetime | None) -> Call[Callability]:
         check_id("contact_id", contact_id)
@@ -115,7 +115,7 @@ class Api:
     def retry_due(self, contact_id: int, actor: str | None, key: str | None) -> Call[Contact]:
         return self._trigger(contact_id, self._core.triggers.retry_due(), actor, key)
 
-    def update_phone(self, contact_id: int, phone: str, actor: str | None, key: str | None) -> Call[Contact]:
+    def update_phone(self, contact_id: int, phone: object, actor: str | None, key: str | None) -> Call[Contact]:
         return self._trigger(contact_id, self._core.triggers.update_phone(phone), actor, key)
 
     def update_contact(self, contact_id: int, fields: dict[str, Any], actor: str | None,

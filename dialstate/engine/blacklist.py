@@ -14,7 +14,7 @@ from datetime import datetime
 from dialstate.engine.calls import Done
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
-from dialstate.engine.runner import blacklist_number, blacklisted_wait
+from dialstate.engine.runner import blacklist_number, blacklisted_wait, recheck_several
 from dialstate.engine.snapshots import BlacklistEntry
 from dialstate.engine.states import ContactState
 from dialstate.errors import InvalidArgument
@@ -42,7 +42,7 @@ class Blacklist:
         until = _expiry(expires_at, now)
         key = yield from self._key(phone, region, campaign_id)
         moved = yield from blacklist_number(self._q, self._backend, key, now, actor, note or "number blacklisted",
-                                            campaign_id=campaign_id or 0, expires_at=until)
+                                            campaign_id=campaign_id or 0, expires_at=until, configs=self._configs)
         return Done(len(moved), moved=moved)
 
     def remove(self, phone: object, region: str | None, campaign_id: int | None,
@@ -59,6 +59,8 @@ class Blacklist:
                                             "number taken off the blacklist")
         # Those still held wait for the entries that hold them.
         yield from blacklisted_wait(q, "where_number", (scope, key), now)
+        moved.extend((yield from recheck_several(q, self._backend, self._configs, key, scope, now, actor,
+                                                 "number taken off the blacklist")))
         return Done(len(moved), moved=moved)
 
     def entries(self) -> Work[list[BlacklistEntry]]:

@@ -8,6 +8,7 @@ change into the new row and its history entries (a `Move`), which the store writ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,11 @@ class Facts:
     dial_times: tuple[tuple[int, float], ...] = ()
     #: When the current call was dialed, for in-flight recovery.
     last_dial_at: float | None = None
+    #: A contact with several numbers: those of them on the blacklist now, with until
+    #: when (loaded by whoever decides for it; `FOREVER` for good).
+    banned: Mapping[str, float] = field(default_factory=dict)
+    #: A contact with several numbers: the one (index) the call being placed uses.
+    number: int | None = None
 
     @property
     def id(self) -> int:
@@ -47,10 +53,31 @@ class Facts:
         return datetime.fromtimestamp(self.now, UTC)
 
     @property
+    def several(self) -> list[dict[str, Any]] | None:
+        """The contact's numbers when it has several (None: its columns say it all)."""
+        return self.row["numbers"] or None  # type: ignore[no-any-return]
+
+    @property
+    def blacklisted(self) -> bool:
+        """Whether the blacklist holds the contact: its number, or, with several, every
+        number still callable (then it is parked)."""
+        numbers = self.several
+        if numbers is None:
+            return bool(self.row["blacklisted"])
+        live = [n["phone"] for n in numbers if n["status"] == "callable"]
+        return bool(live) and all(phone in self.banned for phone in live)
+
+    @property
     def blacklist_expiry(self) -> float | None:
         """When the blacklist entries on the contact's number run out (epoch seconds);
         None when it is not blacklisted, or for good."""
-        until = self.row["blacklisted"]
+        numbers = self.several
+        if numbers is not None:  # parked until the first of its numbers is free again
+            untils = [self.banned[n["phone"]] for n in numbers
+                      if n["status"] == "callable" and n["phone"] in self.banned]
+            until = min(untils) if untils else None
+        else:
+            until = self.row["blacklisted"]
         return float(until) if until and until < FOREVER else None
 
 
@@ -72,9 +99,10 @@ class Change:
     outcome: str | None = None
     raw_code: str | None = None
     dialect: str | None = None
-    #: A number to put on the blacklist in the same transaction (a do-not-call wrap-up);
-    #: the other waiting contacts with that number move to `blacklisted` with it.
-    blacklist: str | None = None
+    #: Numbers to put on the blacklist in the same transaction (a do-not-call wrap-up:
+    #: the contact's number, or all of its numbers); the other waiting contacts with
+    #: them move to `blacklisted` with it.
+    blacklist: str | list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -85,7 +113,7 @@ class Move:
     after: dict[str, Any]
     #: History rows in `dialstate.store.rows.HISTORY_COLUMNS` order.
     entries: list[tuple[Any, ...]]
-    blacklist: str | None = None
+    blacklist: str | list[str] | None = None
     #: The first entry's ordinal in its transaction (set by the writer).
     first_ordinal: int = 0
 

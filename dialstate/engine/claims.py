@@ -16,9 +16,10 @@ from dialstate.engine.calls import Done
 from dialstate.engine.change import Facts, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
-from dialstate.engine.gates import callability
+from dialstate.engine.gates import callability, pick_number
 from dialstate.engine.lifecycle import modes_with
 from dialstate.engine.machine import machine_for
+from dialstate.engine.numbers import zone_sets
 from dialstate.engine.settings import RUNNING, CampaignConfig
 from dialstate.engine.snapshots import Contact
 from dialstate.engine.states import ContactState
@@ -73,16 +74,27 @@ class Claims:
         if not found:
             return Done([])
         times = (yield from self._dial_times([r[0] for r in found])) if cfg.policy.rolling_limits else {}
+        candidates = [rows.contact(values, CONTACT_COLUMNS) for values in found]
+        banned = yield from self._banned(campaign_id, candidates, now)
         machine = machine_for(cfg.mode)
         moves = []
-        for values in found:
-            row = rows.contact(values, CONTACT_COLUMNS)
+        for row in candidates:
             row.update(campaign_status=status, policy_version=cfg.policy_version, blacklisted=False)
             facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
             if times and not callability(facts, now).callable:
                 continue  # its retry policy's rolling cap holds it back for now
-            change = (plans.assign_operator(operator_id) if operator_id is not None
-                      else plans.dial(facts, plans.new_call_id()))
+            numbers = facts.several
+            if numbers is not None:  # the number this call uses: none usable now, no claim
+                facts.banned = row["banned_numbers"] = banned
+                facts.number = pick_number(facts, now)
+                if facts.number is None:
+                    continue
+            if operator_id is None:
+                change = plans.dial(facts, plans.new_call_id())
+            else:
+                change = plans.assign_operator(operator_id)
+                if numbers is not None and facts.number is not None:
+                    change.updates.update(plans.use_number(numbers[facts.number]))
             moves.append(to_move(facts, change, actor, machine))
         if not moves:
             return Done([])
@@ -90,6 +102,17 @@ class Claims:
         contacts = [Contact.from_row(m.after) for m in moves]
         return Done(contacts, [(c, m.entries, m.first_ordinal) for c, m in zip(contacts, moves, strict=True)],
                     tx=tx)
+
+    def _banned(self, campaign_id: int, candidates: list[dict[str, Any]], now: float) -> Work[dict[str, float]]:
+        """The numbers on the campaign's blacklist among those of the candidates with
+        several (with until when); their others' never are (they would be parked)."""
+        phones = sorted({n["phone"] for row in candidates if row["numbers"] for n in row["numbers"] if n["valid"]})
+        found: dict[str, float] = {}
+        for i in range(0, len(phones), 500):
+            part = phones[i:i + 500]
+            sql = self._q.expand(self._q["blacklisted_numbers"], len(part))
+            found.update((phone, float(until)) for phone, until in (yield all_rows(sql, (campaign_id, now, *part))))
+        return found
 
     def _dial_times(self, contact_ids: list[int]) -> Work[dict[int, list[tuple[int, float]]]]:
         """The past dials of each of `contact_ids`: contact -> (attempt, when), oldest first."""
@@ -147,10 +170,15 @@ class Claims:
         for key in keys:
             hit = cache.get((window, key))
             if hit is None or not (hit[1] <= now < hit[2]):
-                zones = tuple(key.split("|")) if key else (cfg.timezone,)
-                is_open = window.is_open(zones, now)
-                until = window.next_closing(zones, now) if is_open else window.next_opening(zones, now)
-                hit = (is_open, now, until or now + timedelta(days=1))
+                # A contact with several numbers may be called when any of its zone sets is open.
+                states = []
+                for zones in zone_sets(key, cfg.timezone):
+                    is_open = window.is_open(zones, now)
+                    states.append((is_open, window.next_closing(zones, now) if is_open
+                                   else window.next_opening(zones, now)))
+                is_open = any(o for o, _ in states)
+                changes = [u for _, u in states if u is not None]
+                hit = (is_open, now, min(changes) if changes else now + timedelta(days=1))
                 if len(cache) > _WINDOW_CACHE:
                     cache.clear()
                 cache[(window, key)] = hit

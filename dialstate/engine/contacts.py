@@ -10,6 +10,7 @@ from dialstate.engine.checks import check_external_id
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.gates import Callability, callability
+from dialstate.engine.runner import load_banned
 from dialstate.engine.snapshots import Contact, HistoryEntry, TransitionEvent, history_entry
 from dialstate.errors import ContactNotFound, InvalidArgument, InvalidPhone
 from dialstate.phones import blacklist_key, parse_phone
@@ -26,10 +27,14 @@ class Contacts:
         self._clock = clock
 
     def get(self, contact_id: int) -> Work[Contact]:
-        found = yield one(self._q["select_contact"], (self._clock.epoch(), contact_id))
+        now = self._clock.epoch()
+        found = yield one(self._q["select_contact"], (now, contact_id))
         if found is None:
             raise ContactNotFound(contact_id)
-        return Contact.from_row(rows.contact(found))
+        row = rows.contact(found)
+        if row["numbers"]:  # which of its numbers are blacklisted, for their status
+            row["banned_numbers"] = yield from load_banned(self._q, row, now)
+        return Contact.from_row(row)
 
     def find_call(self, call_id: str) -> Work[Contact]:
         """The contact that has or had the call `call_id`."""
@@ -70,6 +75,8 @@ class Contacts:
         row = rows.contact(found)
         cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
         facts = Facts(row, cfg, when)
+        if row["numbers"]:
+            facts.banned = yield from load_banned(self._q, row, when)
         if cfg.policy.rolling_limits:
             dials = yield all_rows(self._q["dial_times"], (contact_id,))
             facts.dial_times = tuple(sorted(((int(a), float(t)) for a, t in dials if t <= when),

@@ -4,7 +4,7 @@ one transaction on its database and, once it committed, tells the subscribers.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -211,15 +211,18 @@ class Engine:
         return self._call(self._api.connect_operator(contact_id, operator_id, actor, idempotency_key))
 
     def dial(self, contact_id: int, call_id: str | None = None, *, override: str | None = None,
-             actor: str | None = None, idempotency_key: str | None = None) -> Contact:
+             phone: str | None = None, actor: str | None = None, idempotency_key: str | None = None) -> Contact:
         """Place a call: counts an attempt and gives the call a fresh id unless given one.
 
         The rules must allow it now (section 12): the campaign running, the number not
         blacklisted, the calling window open, the retry policy's caps held; else
         `NotCallable` says why and from when, and nothing changes. `override` (the
         operator's reason, kept word for word in the `dialing` entry) passes the window
-        and the caps, never the blacklist or a pause."""
-        return self._call(self._api.dial(contact_id, call_id, override, actor, idempotency_key))
+        and the caps, never the blacklist or a pause. For a contact with several
+        numbers the call uses the one chosen when it was claimed, else the next usable
+        one; `phone` (one of its numbers, read as the campaign reads numbers) chooses,
+        through the same rules."""
+        return self._call(self._api.dial(contact_id, call_id, override, actor, idempotency_key, phone))
 
     def why_not(self, contact_id: int, at: datetime | None = None) -> Callability:
         """Whether the contact may be called at `at` (now by default): `callable`, every
@@ -272,9 +275,12 @@ class Engine:
         fields = {"priority": priority, "data": data, "timezone": timezone, "external_id": external_id}
         return self._call(self._api.update_contact(contact_id, fields, actor, idempotency_key))
 
-    def update_phone(self, contact_id: int, phone: str, *, actor: str | None = None,
+    def update_phone(self, contact_id: int, phone: str | Sequence[object], *, actor: str | None = None,
                      idempotency_key: str | None = None) -> Contact:
-        """Correct the number: `invalid_record` → `ready` when it is now valid."""
+        """Correct the number: `invalid_record` → `ready` when it is now valid. A list
+        (strings or {"phone", "label", "timezone"}, as `add_contacts` takes them)
+        replaces the contact's numbers; a number that stays keeps its attempts and
+        status."""
         return self._call(self._api.update_phone(contact_id, phone, actor, idempotency_key))
 
     # -- claiming --------------------------------------------------------------------------------

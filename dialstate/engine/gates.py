@@ -5,11 +5,14 @@ loaded for the contact (its row, its campaign's config, its past dials)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dialstate.engine.change import Facts
 from dialstate.engine.lifecycle import FINAL_STATES, PARKED_STATES
+from dialstate.engine.numbers import choose, in_service, index_of
 from dialstate.engine.settings import CANCELED, PAUSED
 from dialstate.errors import Reason
 
@@ -17,7 +20,7 @@ from dialstate.errors import Reason
 #: answer is taken as it stands (they agree in one or two rounds).
 _ROUNDS = 16
 #: What blocks for good, or until someone acts: no time can be given.
-_UNTIMED = frozenset({"campaign_paused", "campaign_canceled", "blacklisted", "not_ready"})
+_UNTIMED = frozenset({"campaign_paused", "campaign_canceled", "blacklisted", "not_ready", "no_usable_number"})
 #: States a call may be prepared or placed from, by some path.
 _DIALABLE = frozenset({"ready", "operator_assigned", "before_call_work", "awaiting_operator"})
 
@@ -46,15 +49,20 @@ def callability(facts: Facts, at: float, *, override: bool = False, check_state:
     elif status == CANCELED:
         reasons.append(Reason("campaign_canceled", f"campaign {cfg.id} is canceled"))
     expiry = facts.blacklist_expiry
-    if row["blacklisted"]:
-        until = "" if expiry is None else f" until {datetime.fromtimestamp(expiry, UTC).isoformat()}"
-        reasons.append(Reason("blacklisted", f"the number {row['phone_key'] or row['phone']} is on the blacklist"
-                                             f"{until}"))
     moment = datetime.fromtimestamp(at, UTC)
-    window, zones = cfg.window, contact_zones(facts)
-    if not override and window is not None and not window.is_open(zones, moment):
-        reasons.append(Reason("outside_window", f"outside the calling window {window.start}-{window.end} "
-                                                f"({', '.join(window_days(window))}) in {', '.join(zones)}"))
+    window = cfg.window
+    zone_sets: list[tuple[str, ...]] | None = None
+    if facts.several is not None:
+        zone_sets = _number_reasons(facts, moment, override, reasons)
+    else:
+        if row["blacklisted"]:
+            until = "" if expiry is None else f" until {datetime.fromtimestamp(expiry, UTC).isoformat()}"
+            reasons.append(Reason("blacklisted", f"the number {row['phone_key'] or row['phone']} is on the "
+                                                 f"blacklist{until}"))
+        zones = contact_zones(facts)
+        if not override and window is not None and not window.is_open(zones, moment):
+            reasons.append(Reason("outside_window", f"outside the calling window {window.start}-{window.end} "
+                                                    f"({', '.join(window_days(window))}) in {', '.join(zones)}"))
     times = facts_dial_times(facts)
     limits = cfg.policy.rolling_limits
     if not override and limits and cfg.policy.earliest_allowed(times, moment) > moment:
@@ -77,26 +85,101 @@ def callability(facts: Facts, at: float, *, override: bool = False, check_state:
                  expiry, parked_until):
         if wait is not None and wait > start.timestamp():
             start = datetime.fromtimestamp(wait, UTC)
-    return Callability(False, tuple(reasons), next_allowed(facts, start, times, override))
+    return Callability(False, tuple(reasons), next_allowed(facts, start, times, override, zone_sets))
 
 
-def next_allowed(facts: Facts, start: datetime, times: list[datetime], override: bool = False) -> datetime | None:
-    """The earliest time at or after `start` when the window is open and the caps hold."""
+def next_allowed(facts: Facts, start: datetime, times: list[datetime], override: bool = False,
+                 zone_sets: list[tuple[str, ...]] | None = None) -> datetime | None:
+    """The earliest time at or after `start` when the window is open (in the contact's
+    zones, or in those of any of `zone_sets`: its numbers in service) and the caps hold."""
     cfg = facts.cfg
-    window, zones = cfg.window, contact_zones(facts)
+    window = cfg.window
+    sets = zone_sets if zone_sets is not None else [contact_zones(facts)]
     t = start
     for _ in range(_ROUNDS):
         before = t
         if cfg.policy.rolling_limits and not override:
             t = cfg.policy.earliest_allowed(times, t)
         if window is not None and not override:
-            opening = window.next_opening(zones, t)
-            if opening is None:
+            openings = [o for o in (window.next_opening(zones, t) for zones in sets) if o is not None]
+            if not openings:
                 return None
-            t = opening
+            t = min(openings)
         if t == before:
             break
     return t
+
+
+def number_zones(facts: Facts, number: Mapping[str, Any]) -> tuple[str, ...]:
+    """The zones one of a contact's numbers is called in."""
+    return tuple(number["zones"].split("|")) if number["zones"] else (facts.cfg.timezone,)
+
+
+def pick_number(facts: Facts, at: float, override: bool = False) -> int | None:
+    """The number (index) a call placed at `at` uses: `facts.number` when one was
+    chosen, else the next usable one of the policy's order (None when none is)."""
+    numbers = facts.several
+    assert numbers is not None
+    policy, window = facts.cfg.policy, facts.cfg.window
+    moment = datetime.fromtimestamp(at, UTC)
+
+    def open_now(number: Mapping[str, Any]) -> bool:
+        return override or window is None or window.is_open(number_zones(facts, number), moment)
+
+    if facts.number is not None:
+        number = numbers[facts.number]
+        usable = in_service(number, facts.banned, policy.max_attempts_per_number) and open_now(number)
+        return facts.number if usable else None
+    return choose(numbers, policy.number_order, policy.max_attempts_per_number, facts.banned,
+                  facts.row["phone_key"], open_now)
+
+
+def assigned_number(facts: Facts, at: float, override: bool = False) -> int | None:
+    """The number an assignment chose (the contact's current one) while it is usable,
+    else None (then the next usable one is taken)."""
+    numbers = facts.several
+    assert numbers is not None
+    current = index_of(numbers, facts.row["phone_key"])
+    if current is None:
+        return None
+    facts.number = current
+    usable = pick_number(facts, at, override) is not None
+    facts.number = None
+    return current if usable else None
+
+
+def _number_reasons(facts: Facts, moment: datetime, override: bool, reasons: list[Reason],
+                    ) -> list[tuple[str, ...]]:
+    """The reasons a contact with several numbers cannot be called on any (or on the
+    one chosen), each naming its numbers; the zones of those in service."""
+    numbers = facts.several
+    assert numbers is not None
+    cfg = facts.cfg
+    window, cap, banned = cfg.window, cfg.policy.max_attempts_per_number, facts.banned
+    asked = [numbers[facts.number]] if facts.number is not None else numbers
+    live = [n for n in asked if in_service(n, banned, cap)]
+    if not live:
+        callable_ = [n for n in asked if n["status"] == "callable"]
+        if callable_ and all(n["phone"] in banned for n in callable_):
+            reasons.append(Reason("blacklisted", "on the blacklist: " + ", ".join(n["phone"] for n in callable_)))
+        else:
+            reasons.append(Reason("no_usable_number", "no number to call: " + "; ".join(
+                f"{n['phone']} {_out_of_service(n, banned, cap)}" for n in asked)))
+        return []
+    if not override and window is not None and not any(window.is_open(number_zones(facts, n), moment)
+                                                       for n in live):
+        reasons.append(Reason("outside_window", f"outside the calling window {window.start}-{window.end} "
+                                                f"({', '.join(window_days(window))}) for "
+                              + "; ".join(f"{n['phone']} in {', '.join(number_zones(facts, n))}" for n in live)))
+    return [number_zones(facts, n) for n in live]
+
+
+def _out_of_service(number: Mapping[str, Any], banned: Mapping[str, float], cap: int | None) -> str:
+    if number["status"] != "callable":
+        return f"is {number['status'].replace('_', ' ')}" + (f" ({number['reason']})" if number["reason"] else "")
+    if number["phone"] in banned:
+        return "is on the blacklist"
+    return f"has had its {cap} attempt{'s' * (cap != 1)}"
 
 
 def contact_zones(facts: Facts) -> tuple[str, ...]:

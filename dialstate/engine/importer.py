@@ -125,21 +125,43 @@ class Importer:
                     for position, external_id in sorted(repeats.items()))])
                 rows = [row for row in rows if row[POSITION] not in repeats]
                 notes = [note for note in notes if note[0] not in repeats]
+        several = batch.several
+        if several and rows:  # a contact any of whose numbers the campaign has is a duplicate
+            extra = {key: position for position, (_, keys) in several.items() for key in keys}
+            taken = yield from found_among(q["numbers_taken"], (campaign_id,), sorted(extra))
+            if taken:
+                out = {extra[key]: key for key in sorted(taken)}
+                rejected = sorted([*rejected, *(
+                    (position if offsets is None else offsets[position], "duplicate",
+                     f"{key} is already in the campaign") for position, key in sorted(out.items()))])
+                rows = [row for row in rows if row[POSITION] not in out]
+                notes = [note for note in notes if note[0] not in out]
         banned: set[str] = set()
         if rows and (yield one(q["blacklist_not_empty"])) is not None:
-            banned = yield from found_among(q["blacklisted_among"], (campaign_id, now),
-                                            [row[KEY] for row in rows if row[KEY]])
+            keys = [row[KEY] for row in rows if row[KEY]]
+            keys += [key for position, (_, more) in several.items() for key in more]
+            banned = yield from found_among(q["blacklisted_among"], (campaign_id, now), keys)
             if banned:
-                rows, notes = _blacklist(rows, notes, banned, now)
+                # A contact is blacklisted when every valid number it has is.
+                parked = {row[POSITION] for row in rows if row[KEY] in banned and all(
+                    key in banned for key in several.get(row[POSITION], ("", []))[1])}
+                rows, notes = _blacklist(rows, notes, parked, now)
         size = len(batch.rows)
         new_ids, dropped = ((yield from backend.insert_contacts(rows, size, first_id, campaign_id)) if rows
                             else ([], set()))
         if dropped:  # another contact of the campaign has the number
+            by_position = {row[POSITION]: row for row in rows}
             rejected = sorted([*rejected, *(
                 (position if offsets is None else offsets[position], "duplicate",
-                 f"{rows[position][KEY]} is already in the campaign") for position in sorted(dropped))])
+                 f"{by_position[position][KEY]} is already in the campaign") for position in sorted(dropped))])
             notes = [note for note in notes if note[0] not in dropped]
             zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
+        if several:  # the other numbers of contacts with several
+            present = {row[POSITION] for row in rows}
+            added = [(position, new_ids[position]) for position in several
+                     if position not in dropped and position in present]
+            yield many(q["claim_number"], [(campaign_id, key, cid) for position, cid in added
+                                           for key in several[position][1]])
         if banned:  # the blacklisted contacts wait for the entries that hold them to expire
             yield many(q["blacklist_due"].replace("<<where>>", q["where_number"]),
                        [(now, now, now, now, campaign_id, key) for key in sorted(banned)])
@@ -212,11 +234,11 @@ def check_contacts(contacts: object) -> None:
         raise InvalidArgument("contacts must be an iterable of phone numbers or dicts, not a single one")
 
 
-def _blacklist(rows: list[tuple[Any, ...]], notes: list[tuple[int, str, str]], banned: set[str], now: float,
+def _blacklist(rows: list[tuple[Any, ...]], notes: list[tuple[int, str, str]], parked: set[int], now: float,
                ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, str]]]:
-    """The batch with its blacklisted numbers in `blacklisted`, noted."""
+    """The batch with the rows at `parked` positions in `blacklisted`, noted."""
     state, note = S.BLACKLISTED.value, "the number is on the blacklist"
-    marked = [row if row[KEY] not in banned else (*row[:STATE], state, *row[STATE + 1:-3], None, now, now)
+    marked = [row if row[POSITION] not in parked else (*row[:STATE], state, *row[STATE + 1:-3], None, now, now)
               for row in rows]
-    more = [(row[POSITION], state, note) for row in rows if row[KEY] in banned]
+    more = [(row[POSITION], state, note) for row in rows if row[POSITION] in parked]
     return marked, sorted([*notes, *more])

@@ -19,8 +19,9 @@ from typing import Any
 from dialstate.engine import decisions
 from dialstate.engine.change import Change, Facts, Step, join_notes
 from dialstate.engine.decisions import Decision, Meaning
-from dialstate.engine.gates import callability
+from dialstate.engine.gates import assigned_number, callability, pick_number
 from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
+from dialstate.engine.numbers import CONDEMNING, WRONG_NUMBER, choose, copy_numbers, index_of, zone_key_of, zone_sets
 from dialstate.engine.settings import CampaignConfig
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.errors import InvalidArgument
@@ -83,19 +84,34 @@ def connect_operator(operator_id: str) -> Change:
 
 
 def dial(facts: Facts, call_id: str, note: str | None = None) -> Change:
-    """Place a call: one attempt more, and the call's id."""
-    return Change([Step("dial", S.DIALING, note)], {"attempts": facts.row["attempts"] + 1, "call_id": call_id})
+    """Place a call: one attempt more, and the call's id (with several numbers, on the
+    number `facts.number`, which counts the attempt too)."""
+    updates: dict[str, Any] = {"attempts": facts.row["attempts"] + 1, "call_id": call_id,
+                               "last_attempt_at": facts.now}
+    numbers = facts.several
+    if numbers is not None and facts.number is not None:
+        numbers = copy_numbers(numbers)
+        number = numbers[facts.number]
+        number["attempts"] += 1
+        number["last_attempt_at"] = facts.now
+        updates.update(numbers=numbers, **use_number(number))
+    return Change([Step("dial", S.DIALING, note)], updates)
+
+
+def use_number(number: Mapping[str, Any]) -> dict[str, Any]:
+    """The contact's columns that name the number a call uses."""
+    return {"phone": number["phone"], "phone_key": number["phone"]}
 
 
 def dial_failed(facts: Facts, reason: str | None, call_id: str | None, rng: random.Random) -> Change:
     decision = decisions.after_attempt(
         facts.cfg.mode, Outcome.FAILED, facts.cfg.policy, facts.row["attempts"],
-        blacklisted=bool(facts.row["blacklisted"]), via=S.DIAL_FAILED, rng=rng,
+        blacklisted=facts.blacklisted, via=S.DIAL_FAILED, rng=rng,
     )
     change = decided("dial_failed", decision, facts, Outcome.FAILED, reason)
     if call_id is not None and facts.state == S.BEFORE_CALL_WORK:
         change.updates["call_id"] = call_id
-    return change
+    return after_numbers(facts, change, Outcome.FAILED, None)
 
 
 def answered(facts: Facts, operator_id: str | None) -> Change:
@@ -121,10 +137,11 @@ def call_ended(facts: Facts, outcome: Outcome, raw: str | None, dialect: str | N
             result, via = waiting_outcome, S.CANCELED_BY_CLIENT
         attempts = row["attempts"] - (0 if cfg.policy.counts(result) else 1)
         decision = decisions.after_attempt(
-            cfg.mode, result, cfg.policy, attempts, blacklisted=bool(row["blacklisted"]), via=via, rng=rng,
+            cfg.mode, result, cfg.policy, attempts, blacklisted=facts.blacklisted, via=via, rng=rng,
         )
         change = decided("call_ended", decision, facts, result, None, not_before=not_before)
         change.updates["attempts"] = max(attempts, 0)
+        change = after_numbers(facts, change, result, CONDEMNING.get(result), f"the network said {result.value}")
     change.raw_code, change.dialect = raw, dialect
     return change
 
@@ -137,7 +154,7 @@ def wrap_up(facts: Facts, disposition: str, callback_at: datetime | None, person
         raise InvalidArgument(
             f"contact {row['id']}: disposition {disposition!r} is a callback and needs callback_at")
     decision = decisions.after_wrap_up(meaning, cfg.policy, row["attempts"],
-                                       blacklisted=bool(row["blacklisted"]), rng=rng)
+                                       blacklisted=facts.blacklisted, rng=rng)
     note = f"disposition {disposition}"
     if meaning is Meaning.CALLBACK and decision.state is S.RETRY_SCHEDULED:
         assert callback_at is not None
@@ -145,12 +162,68 @@ def wrap_up(facts: Facts, disposition: str, callback_at: datetime | None, person
         if personal:
             change.updates["callback_operator_id"] = row["operator_id"]
             change.updates["personal_until"] = change.updates["next_attempt_at"] + cfg.timers["callback_grace_seconds"]
+        return after_numbers(facts, change, None, None)
+    change = decided("wrap_up", decision, facts, None, note)
+    numbers = facts.several
+    if numbers is not None and decision.blacklist_number:  # do not call: every number of the person
+        change.blacklist = [n["phone"] for n in numbers if n["valid"]]
         return change
-    return decided("wrap_up", decision, facts, None, note)
+    return after_numbers(facts, change, None, WRONG_NUMBER if meaning is Meaning.INVALID else None,
+                         f"disposition {disposition}")
 
 
 def retry_due() -> Change:
     return simple("retry_due", S.READY)
+
+
+def after_numbers(facts: Facts, change: Change, outcome: Outcome | None, condemned: str | None,
+                  note: str | None = None) -> Change:
+    """What an attempt's end means for a contact with several numbers: the number used
+    keeps its outcome, and an outcome that condemns it (`condemned`: its new status)
+    marks it. While a number in service is left, a condemned number sends the contact
+    straight back to `ready` (no delay), and the next claim takes that number; the
+    retries of the contact wait in the zones of the number they will use."""
+    numbers = facts.several
+    if numbers is None:
+        return change
+    numbers = copy_numbers(numbers)
+    used = index_of(numbers, facts.row["phone_key"])
+    if used is not None:
+        if outcome is not None:
+            numbers[used]["last_outcome"] = outcome.value
+        if condemned is not None:
+            numbers[used]["status"] = condemned
+            numbers[used]["reason"] = note or condemned
+    policy = facts.cfg.policy
+    following = choose(numbers, policy.number_order, policy.max_attempts_per_number, facts.banned,
+                       facts.row["phone_key"])
+    change.updates["numbers"] = numbers
+    zone_key = zone_key_of(numbers, facts.banned, policy.max_attempts_per_number)
+    if zone_key != facts.row["zone_key"]:  # claims look it up by its numbers in service
+        change.updates["zone_key"] = zone_key
+        retry_at = change.updates.get("next_attempt_at")
+        if retry_at is not None and change.updates.get("callback_operator_id") is None:
+            moved = Facts({**facts.row, "zone_key": zone_key}, facts.cfg, facts.now, facts.dial_times)
+            change.updates["next_attempt_at"] = retry_time(moved, retry_at, True)
+    final = change.steps[-1].to_state
+    if following is None and final == S.RETRY_SCHEDULED:
+        # No number left to retry on: each is condemned, has had its attempts, or is
+        # blacklisted (then the contact is parked until one is free again).
+        cap = policy.max_attempts_per_number
+        left = [n for n in numbers if n["status"] == "callable" and (cap is None or n["attempts"] < cap)]
+        parked = bool(left)  # those left are all on the blacklist
+        change.steps[-1] = Step(change.steps[-1].trigger, S.BLACKLISTED if parked else S.EXHAUSTED,
+                                "every number left is on the blacklist" if parked else "no number left to call")
+        change.updates.pop("next_attempt_at", None)
+        return change
+    if condemned is not None and following is not None and final in (S.INVALID_RECORD, S.BLACKLISTED):
+        phone = numbers[used]["phone"] if used is not None else facts.row["phone"]
+        why = f"{phone} is {condemned.replace('_', ' ')}; next: {numbers[following]['phone']}"
+        change.steps[-1] = Step(change.steps[-1].trigger, S.RETRY_SCHEDULED, why)
+        change.steps.append(Step("retry_due", S.READY, "another number is left"))
+        change.updates.pop("next_attempt_at", None)
+        change.blacklist = None
+    return change
 
 
 # -- administration --------------------------------------------------------------------------
@@ -176,6 +249,42 @@ def update_phone(facts: Facts, e164: str, zone_key: str, blacklisted: float | No
     return Change(steps, updates)
 
 
+def update_numbers(facts: Facts, numbers: list[dict[str, Any]], banned: Mapping[str, float]) -> Change:
+    """New numbers for a contact: a number it had keeps its attempts and status; it
+    leaves `invalid_record` when one is valid, and is parked when every number it may
+    be called on is blacklisted (or released when one no longer is)."""
+    row = facts.row
+    old = {n["phone"]: n for n in (facts.several or [])}
+    if not old and row["phone_key"]:
+        old[row["phone_key"]] = {"status": "callable", "reason": None, "attempts": row["attempts"],
+                                 "last_outcome": row["last_outcome"], "last_attempt_at": row["last_attempt_at"]}
+    merged = []
+    for number in numbers:
+        kept = old.get(number["phone"]) if number["valid"] else None
+        if kept is not None:
+            number = {**number, **{k: kept[k] for k in ("status", "reason", "attempts", "last_outcome",
+                                                        "last_attempt_at")}}
+        merged.append(number)
+    cap = facts.cfg.policy.max_attempts_per_number
+    current = row["phone_key"] if any(n["phone"] == row["phone_key"] and n["valid"] for n in merged) else None
+    first = current or next(n["phone"] for n in merged if n["valid"])
+    updates: dict[str, Any] = {"numbers": merged, "phone": first, "phone_key": first,
+                               "zone_key": zone_key_of(merged, banned, cap)}
+    after = Facts({**row, **updates}, facts.cfg, facts.now, facts.dial_times, banned=banned)
+    note = "numbers replaced: " + ", ".join(n["phone"] for n in merged)
+    state = row["state"]
+    if state == S.INVALID_RECORD:
+        steps = [Step("update_phone", S.BLACKLISTED if after.blacklisted else S.READY, note)]
+    else:
+        steps = [Step("update_phone", state, note)]
+        if after.blacklisted and state in BLACKLISTABLE_NOW:
+            steps.append(Step("blacklist", S.BLACKLISTED, "every number is on the blacklist"))
+            updates["operator_id"] = None
+    if steps[-1].to_state == S.BLACKLISTED:
+        updates["next_attempt_at"] = after.blacklist_expiry
+    return Change(steps, updates)
+
+
 def update_contact(facts: Facts, fields: dict[str, Any], derived: dict[str, Any]) -> Change:
     """New values for some of a contact's fields (and the columns that follow from
     them): one `update` entry naming the fields that change."""
@@ -191,11 +300,16 @@ def update_contact(facts: Facts, fields: dict[str, Any], derived: dict[str, Any]
 def countdown_dial(facts: Facts, rng: random.Random) -> Change:
     """The before-call-work countdown ran out: the call is placed, if the rules allow it
     now; else the contact goes back to the list (operator cleared), the reason noted."""
+    numbers = facts.several
+    if numbers is not None:  # the number chosen at the assignment, or another usable now
+        facts.number = assigned_number(facts, facts.now)
+        if facts.number is None:
+            facts.number = pick_number(facts, facts.now)
     verdict = callability(facts, facts.now)
     if verdict.callable:
         return dial(facts, new_call_id(), "before-call-work countdown ended")
     why = "; ".join(r.text for r in verdict.reasons)
-    if facts.row["blacklisted"]:
+    if facts.blacklisted:
         return Change([Step("blacklist", S.BLACKLISTED, f"the countdown ended: {why}")])
     return Change([Step("release", S.READY, f"the countdown ended, the call was not placed: {why}")])
 
@@ -233,7 +347,7 @@ def retry_came_due(facts: Facts, rng: random.Random) -> Change:
 def blacklist_expired(facts: Facts, rng: random.Random) -> Change:
     """A blacklisted contact's entry ran out: back to the list, unless another entry
     (or a newer one) still holds the number; then it waits for that one's expiry."""
-    if facts.row["blacklisted"]:
+    if facts.blacklisted:
         return Change([])  # `to_move` sets the expiry of the entries still in force
     return Change([Step("unblacklist", S.READY, "the blacklist entry expired")])
 
@@ -293,17 +407,16 @@ def retry_time(facts: Facts, wanted: float, counted: bool) -> float:
     if not policy.rolling_limits and window is None:
         return wanted
     times = attempt_times(facts, counted) if policy.rolling_limits else []
-    zone_key = facts.row["zone_key"]
-    zones = tuple(zone_key.split("|")) if zone_key else (cfg.timezone,)
+    sets = zone_sets(facts.row["zone_key"], cfg.timezone)
     t = datetime.fromtimestamp(wanted, UTC)
     for _ in range(_MAX_ROUNDS):
         before = t
         if policy.rolling_limits:
             t = policy.earliest_allowed(times, t)
         if window is not None:
-            opening = window.next_opening(zones, t)
-            if opening is not None:
-                t = opening
+            openings = [o for o in (window.next_opening(zones, t) for zones in sets) if o is not None]
+            if openings:
+                t = min(openings)
         if t == before:
             break
     return t.timestamp()

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from dialstate.engine.checks import check_external_id, check_priority
@@ -29,7 +30,11 @@ from dialstate.policy import CallingWindow, validate_timezone
 S = ContactState
 log = logging.getLogger("dialstate")
 BATCH = 2000
-FIELDS = ("phone", "external_id", "priority", "timezone", "data")
+FIELDS = ("phone", "phones", "external_id", "priority", "timezone", "data")
+#: What one of several numbers (`"phones": [...]`) may say of itself.
+NUMBER_FIELDS = ("phone", "label", "timezone")
+#: The most numbers one contact may have.
+MAX_NUMBERS = 10
 #: Batches handed to the workers ahead of the writer, per worker: bounds memory.
 AHEAD_PER_WORKER = 2
 
@@ -60,6 +65,9 @@ class PreparedBatch(NamedTuple):
     #: (input offset, result, reason) of the items that did not become rows, in order.
     rejected: list[tuple[int, str, str]]
     zone_keys: frozenset[str]
+    #: Contacts given several numbers: row position -> (the `numbers` column as JSON,
+    #: their valid numbers but the first, which the row's key holds).
+    several: Mapping[int, tuple[str, list[str]]] = MappingProxyType({})
 
 
 #: Positions in a prepared contact row.
@@ -95,6 +103,10 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
                 f"contact #{index}: unknown field(s) {sorted(unknown)}; allowed: {', '.join(FIELDS)}"
                 " (put anything else in 'data')"
             )
+        if "phones" in item:
+            if "phone" in item:
+                raise InvalidArgument(f"contact #{index}: give phone= or phones=, not both")
+            return _several(item, settings, index)
         raw = item.get("phone")
         priority = item.get("priority") or 0
         tz = item.get("timezone") or None
@@ -121,8 +133,84 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
     return (
         e164 if e164 is not None else ("" if raw is None else str(raw)),
         e164, reason, priority, tz, "|".join(zones),
-        external_id, data_text,
+        external_id, data_text, None,
     )
+
+
+def _fields(item: Mapping[str, Any], index: int) -> tuple[int, str | None, str | None, str | None]:
+    """(priority, time zone, external id, data as JSON) of a contact dict, checked."""
+    where = f"contact #{index}"
+    priority = check_priority(item.get("priority") or 0, f"{where}: priority")
+    external_id = check_external_id(item.get("external_id"), f"{where}: external_id")
+    tz = item.get("timezone") or None
+    if tz is not None:
+        try:
+            validate_timezone(tz)
+        except ConfigurationError as exc:
+            raise InvalidArgument(f"{where}: {exc}") from None
+    data = item.get("data")
+    if data is not None and not isinstance(data, Mapping):
+        raise InvalidArgument(f"{where}: data must be a mapping, got {type(data).__name__}")
+    try:
+        data_text = _JSON.encode(data) if data else None
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{where}: data is not JSON-serializable ({exc})") from None
+    return priority, tz, external_id, data_text
+
+
+def read_numbers(phones: object, settings: ImportSettings, contact_tz: str | None, where: str,
+                 ) -> list[dict[str, Any]]:
+    """A contact's numbers (`"phones"`: strings or {"phone", "label", "timezone"}), each
+    read and zoned on its own; an invalid one is kept, marked with its reason."""
+    from dialstate.engine.numbers import new_number
+
+    if isinstance(phones, (str, bytes, Mapping)) or not isinstance(phones, Sequence):
+        raise InvalidArgument(f"{where}: phones must be a list of numbers or {{'phone', 'label', 'timezone'}} "
+                              f"dicts, got {phones!r}")
+    if not 1 <= len(phones) <= MAX_NUMBERS:
+        raise InvalidArgument(f"{where}: phones holds {len(phones)} numbers; a contact has 1 to {MAX_NUMBERS}")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, given in enumerate(phones):
+        label = tz = None
+        raw: object = given
+        if isinstance(given, Mapping):
+            unknown = set(given) - set(NUMBER_FIELDS)
+            if unknown or "phone" not in given:
+                raise InvalidArgument(f"{where}: phones[{i}] must have 'phone' and may have 'label' and 'timezone'"
+                                      f"{f', not {sorted(unknown)}' if unknown else ''}")
+            raw, label, tz = given["phone"], given.get("label"), given.get("timezone") or None
+            if label is not None and (not isinstance(label, str) or "\x00" in label):
+                raise InvalidArgument(f"{where}: phones[{i}] label must be text, got {label!r}")
+            if tz is not None:
+                try:
+                    validate_timezone(tz)
+                except ConfigurationError as exc:
+                    raise InvalidArgument(f"{where}: phones[{i}]: {exc}") from None
+        e164, reason, zones = phone_and_zones(raw, settings.region, settings.window, tz or contact_tz,
+                                              settings.timezone, settings.at, settings.bare_numbers)
+        if e164 is not None and e164 in seen:
+            raise InvalidArgument(f"{where}: phones[{i}] repeats {e164}")
+        if e164 is not None:
+            seen.add(e164)
+        out.append(new_number(e164 if e164 is not None else ("" if raw is None else str(raw)), label, tz,
+                              "|".join(zones), reason))
+    return out
+
+
+def _several(item: Mapping[str, Any], settings: ImportSettings, index: int) -> tuple[Any, ...]:
+    """`prepare` of a contact given `"phones"`: its first valid number is the row's."""
+    from dialstate.engine.numbers import zone_key_of
+
+    priority, tz, external_id, data_text = _fields(item, index)
+    numbers = read_numbers(item["phones"], settings, tz, f"contact #{index}")
+    first = next((n for n in numbers if n["valid"]), None)
+    if first is None:
+        reasons = "; ".join(f"{n['phone']!r}: {n['reason']}" for n in numbers)
+        return (numbers[0]["phone"], None, f"no valid number ({reasons})", priority, tz, numbers[0]["zones"],
+                external_id, data_text, numbers)
+    return (first["phone"], first["phone"], None, priority, tz, zone_key_of(numbers), external_id, data_text,
+            numbers)
 
 
 def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int) -> PreparedBatch:
@@ -137,6 +225,7 @@ def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int)
     rejected: list[tuple[int, str, str]] = []
     seen: set[str] = set()
     zone_keys: set[str] = set()
+    several: dict[int, tuple[str, list[str]]] = {}
     for offset, item in enumerate(items):
         if adapt is not None:
             try:
@@ -144,23 +233,29 @@ def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int)
             except SkipRow as exc:
                 rejected.append((offset, "skipped", str(exc)))
                 continue
-        phone, key, reason, priority, tz, zone_key, external_id, data = prepare(item, settings, start + offset)
-        if key is not None:
-            if key in seen:
-                rejected.append((offset, "duplicate", f"{key} is already in the campaign"))
-                continue
-            seen.add(key)
+        phone, key, reason, priority, tz, zone_key, external_id, data, numbers = prepare(item, settings,
+                                                                                         start + offset)
+        keys = [key] if numbers is None else [n["phone"] for n in numbers if n["valid"]]
+        repeated = next((k for k in keys if k in seen), None)
+        if repeated is not None:
+            rejected.append((offset, "duplicate", f"{repeated} is already in the campaign"))
+            continue
+        seen.update(k for k in keys if k is not None)
         position = len(rows)
+        numbers_text = None
+        if numbers is not None:
+            numbers_text = _JSON.encode(numbers)
+            several[position] = (numbers_text, keys[1:])
         if reason is None:
             rows.append((position, campaign_id, phone, key, ready, priority, tz, zone_key, external_id, data,
-                         now, now, now))
+                         numbers_text, now, now, now))
         else:
             invalid.append((position, reason))
             rows.append((position, campaign_id, phone, key, invalid_state, priority, tz, zone_key, external_id,
-                         data, None, now, now))
+                         data, numbers_text, None, now, now))
         offsets.append(offset)
         zone_keys.add(zone_key)
-    return PreparedBatch(rows, offsets if rejected else None, invalid, rejected, frozenset(zone_keys))
+    return PreparedBatch(rows, offsets if rejected else None, invalid, rejected, frozenset(zone_keys), several)
 
 
 def batches(items: Iterable[object], size: int = BATCH) -> Iterator[list[object]]:

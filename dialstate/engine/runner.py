@@ -20,13 +20,15 @@ from typing import Any
 
 from dialstate.engine import plans
 from dialstate.engine.calls import Done
-from dialstate.engine.change import Change, Facts, to_move
+from dialstate.engine.change import Change, Facts, Step, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
-from dialstate.engine.gates import callability
+from dialstate.engine.gates import assigned_number, callability, pick_number
 from dialstate.engine.machine import machine_for
+from dialstate.engine.numbers import index_of
 from dialstate.engine.snapshots import Contact
-from dialstate.errors import ContactNotFound, IdempotencyConflict, NotCallable, StaleCallEvent
+from dialstate.errors import ContactNotFound, IdempotencyConflict, InvalidArgument, NotCallable, StaleCallEvent
+from dialstate.phones import parse_phone
 from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows, count, one
 from dialstate.store.statements import Queries
@@ -54,6 +56,8 @@ class Trigger:
     #: and the operator's reason to pass the window and the caps.
     gate: bool = False
     override: str | None = None
+    #: The number a dial must use (the operator's choice), as written.
+    phone: str | None = None
 
     def fingerprint(self, contact_id: int) -> str:
         """The call in words, as an idempotency key remembers it."""
@@ -87,19 +91,31 @@ class Runner:
         machine = machine_for(cfg.mode)
         machine.check(contact_id, state, trigger.name)
         facts = Facts(row, cfg, now)
+        if row["numbers"]:
+            facts.banned = row["banned_numbers"] = yield from load_banned(q, row, now)
+        if trigger.phone is not None:
+            facts.number = chosen_number(facts, trigger.phone)
+        elif trigger.gate and row["numbers"] and state == "before_call_work":
+            facts.number = assigned_number(facts, now, trigger.override is not None)
         if plans.needs_dial_times(trigger.name, cfg):
             facts.dial_times = tuple((yield from self.dial_times(contact_id)))
         if trigger.gate:
-            verdict = callability(facts, now, override=trigger.override is not None)
+            override = trigger.override is not None
+            verdict = callability(facts, now, override=override)
             if not verdict.callable:
                 raise NotCallable(contact_id, verdict.reasons, verdict.next_allowed_at)
+            if facts.several is not None:
+                facts.number = pick_number(facts, now, override)
         extra = (yield from trigger.load(facts)) if trigger.load is not None else None
-        move = to_move(facts, trigger.plan(facts, extra), actor, machine)
+        change = trigger.plan(facts, extra)
+        if trigger.name == "assign_operator" and facts.number is not None and facts.several is not None:
+            change.updates.update(plans.use_number(facts.several[facts.number]))  # the call will use it
+        move = to_move(facts, change, actor, machine)
         tx = yield from writer.write(q, self._backend, [move])
         moved: list[tuple[int, int]] = []
         if move.blacklist is not None:
-            moved = yield from blacklist_number(q, self._backend, move.blacklist, now, actor, "do not call",
-                                                exclude=contact_id)
+            moved = yield from blacklist_numbers(q, self._backend, self._configs, move.blacklist, now, actor,
+                                                 "do not call", exclude=contact_id)
         contact = Contact.from_row(move.after)
         if key is not None:
             yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now,
@@ -124,9 +140,43 @@ class Runner:
         return Contact.from_json(json.loads(snapshot))
 
 
+def load_banned(q: Queries, row: dict[str, Any], now: float) -> Work[dict[str, float]]:
+    """Which numbers of a contact with several are on its campaign's blacklist now,
+    with until when."""
+    phones = [n["phone"] for n in row["numbers"] if n["valid"]]
+    if not phones:
+        return {}
+    found = yield all_rows(q.expand(q["blacklisted_numbers"], len(phones)), (row["campaign_id"], now, *phones))
+    return {phone: float(until) for phone, until in found}
+
+
+def chosen_number(facts: Facts, phone: str) -> int | None:
+    """The index of the number `phone` (read as the campaign reads numbers) among the
+    contact's; None for a contact with one number (its own). Raises `InvalidArgument`
+    for a number that is not the contact's."""
+    cfg, row = facts.cfg, facts.row
+    e164, reason = parse_phone(phone, cfg.default_region, cfg.settings.bare_numbers)
+    numbers = facts.several
+    mine = [n["phone"] for n in numbers if n["valid"]] if numbers is not None else [row["phone_key"]]
+    if e164 is None or e164 not in mine:
+        raise InvalidArgument(f"contact {facts.id}: {phone!r} is not one of its numbers "
+                              f"({', '.join(p for p in mine if p) or 'none valid'})"
+                              + (f"; {reason}" if e164 is None and reason else ""))
+    return None if numbers is None else index_of(numbers, e164)
+
+
+def blacklist_numbers(q: Queries, backend: Backend, configs: Configs, phones: str | list[str], now: float,
+                      actor: str | None, note: str, exclude: int = 0) -> Work[list[tuple[int, int]]]:
+    """`blacklist_number` for each of `phones` (a do-not-call: all of a contact's)."""
+    moved: list[tuple[int, int]] = []
+    for phone in [phones] if isinstance(phones, str) else phones:
+        moved.extend((yield from blacklist_number(q, backend, phone, now, actor, note, exclude, configs=configs)))
+    return moved
+
+
 def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor: str | None, note: str,
                      exclude: int = 0, campaign_id: int = 0, expires_at: float | None = None,
-                     ) -> Work[list[tuple[int, int]]]:
+                     configs: Configs | None = None) -> Work[list[tuple[int, int]]]:
     """Put `phone` on the blacklist (of one campaign, or of all with 0, until
     `expires_at` or for good) and move its waiting contacts there (all but `exclude`)
     to `blacklisted`; those in a call keep it and are decided at its end."""
@@ -139,7 +189,43 @@ def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor
     # The parked contacts (just now, or before under another entry) wait for the
     # entries that hold them to expire; `exclude`'s own move has seen to it.
     yield from blacklisted_wait(q, "where_number_not_on_a_call", (campaign_id, phone, exclude), now)
+    if configs is not None:  # contacts with several numbers: parked only when none is left
+        moved.extend((yield from recheck_several(q, backend, configs, phone, campaign_id, now, actor, note, exclude)))
     return moved
+
+
+def recheck_several(q: Queries, backend: Backend, configs: Configs, phone: str, campaign_id: int, now: float,
+                    actor: str | None, note: str, exclude: int = 0) -> Work[list[tuple[int, int]]]:
+    """The contacts with several numbers, `phone` among them, after a change of the
+    blacklist: those waiting become `blacklisted` when every number still callable is
+    on it; those it parked go back to `ready` when one is free again, else wait for the
+    first to be. Returns (contact id, seq of its new entry) of those that moved."""
+    from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
+
+    found = yield all_rows(q["several_with_number"], (campaign_id, phone, exclude))
+    moves = []
+    for (contact_id,) in found:
+        values = yield one(q["select_contact"], (now, contact_id))
+        if values is None:
+            continue
+        row = rows.contact(values)
+        cfg = yield from configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
+        facts = Facts(row, cfg, now)
+        facts.banned = row["banned_numbers"] = yield from load_banned(q, row, now)
+        state = row["state"]
+        if state in BLACKLISTABLE_NOW and facts.blacklisted:
+            change = Change([Step("blacklist", "blacklisted", f"{note}: every number is on the blacklist")])
+        elif state == "blacklisted" and not facts.blacklisted:
+            change = Change([Step("unblacklist", "ready", "a number is off the blacklist")])
+        elif state == "blacklisted":
+            change = Change([])  # waits for the first of its numbers to be free
+        else:
+            continue
+        moves.append(to_move(facts, change, actor, machine_for(cfg.mode)))
+    if not moves:
+        return []
+    yield from writer.write(q, backend, moves)
+    return [(m.before["id"], m.after["seq"]) for m in moves if m.entries]
 
 
 def blacklisted_wait(q: Queries, where: str, params: tuple[Any, ...], now: float) -> Work[None]:

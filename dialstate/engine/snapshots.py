@@ -69,7 +69,57 @@ def _thaw(value: Any) -> Any:
         return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return [_thaw(v) for v in value]
+    if isinstance(value, Number):
+        return value.to_dict()
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """One of a contact's numbers (spec section 15): in E.164 (as written when it is
+    invalid), its label, the zones its calling window is checked in, its status
+    (`callable`, `invalid`, `wrong_number`, `blocked`, `blacklisted`) and its own
+    attempts."""
+
+    phone: str
+    label: str | None
+    zones: tuple[str, ...]
+    status: str
+    attempts: int
+    last_outcome: Outcome | None
+    last_attempt_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Number:
+        at = data.get("last_attempt_at")
+        return cls(data["phone"], data.get("label"), tuple(data.get("zones") or ()), data["status"],
+                   data.get("attempts", 0), Outcome(data["last_outcome"]) if data.get("last_outcome") else None,
+                   datetime.fromisoformat(at) if at else None)
+
+
+_SINGLE_STATUS = {"invalid_record": "invalid", "blacklisted": "blacklisted"}
+
+
+def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | None) -> tuple[Number, ...]:
+    """A contact's numbers: those its `numbers` column lists (the blacklist applied by
+    `blacklisted_numbers`), or its one number as its own columns describe it."""
+    listed = row["numbers"]
+    if not listed:
+        at = row["last_attempt_at"]
+        return (Number(row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], "callable"), row["attempts"],
+                       outcome, None if at is None else _fromtimestamp(at, UTC)),)
+    banned = row.get("banned_numbers") or ()
+    out = []
+    for n in listed:
+        at, last = n["last_attempt_at"], n["last_outcome"]
+        status = "blacklisted" if n["status"] == "callable" and n["phone"] in banned else n["status"]
+        out.append(Number(n["phone"], n["label"], tuple(n["zones"].split("|")) if n["zones"] else (), status,
+                          n["attempts"], _OUTCOMES[last] if last else None,
+                          None if at is None else _fromtimestamp(at, UTC)))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +145,8 @@ class Contact:
     callback_operator_id: str | None = None
     zones: tuple[str, ...] = ()
     due_at: datetime | None = None
+    #: Its numbers in order (one, for a contact added with one number).
+    numbers: tuple[Number, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Contact:
@@ -103,6 +155,10 @@ class Contact:
         zone_key = row["zone_key"]
         data = row["data"]
         next_at, due = row["next_attempt_at"], row["due_at"]
+        zones = (tuple(zone_key.split("|")) if ";" not in zone_key else
+                 tuple(dict.fromkeys(z for part in zone_key.split(";") for z in part.split("|") if z))
+                 ) if zone_key else ()
+        last = _OUTCOMES[outcome] if outcome else None
         return cls(
             row["id"],
             row["campaign_id"],
@@ -112,7 +168,7 @@ class Contact:
             None if next_at is None else _fromtimestamp(next_at, UTC),
             row["operator_id"],
             row["call_id"],
-            _OUTCOMES[outcome] if outcome else None,
+            last,
             row["priority"],
             row["timezone"],
             _freeze(data) if data else _EMPTY,
@@ -121,8 +177,9 @@ class Contact:
             _fromtimestamp(row["updated_at"], UTC),
             row["external_id"],
             row["callback_operator_id"],
-            tuple(zone_key.split("|")) if zone_key else (),
+            zones,
             None if due is None else _fromtimestamp(due, UTC),
+            _numbers(row, zones, last),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +199,7 @@ class Contact:
         values["last_outcome"] = Outcome(values["last_outcome"]) if values["last_outcome"] else None
         values["data"] = _freeze(values.get("data") or {})
         values["zones"] = tuple(values.get("zones") or ())
+        values["numbers"] = tuple(Number.from_json(n) for n in values.get("numbers") or ())
         return cls(**values)
 
 

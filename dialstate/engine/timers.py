@@ -20,7 +20,7 @@ from dialstate.engine.change import Change, Facts, Move, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
 from dialstate.engine.machine import machine_for
-from dialstate.engine.runner import Runner, blacklist_number
+from dialstate.engine.runner import Runner, blacklist_numbers, load_banned
 from dialstate.engine.snapshots import Contact
 from dialstate.errors import ConcurrentUpdate, TimerRuleFailed
 from dialstate.store import rows, writer
@@ -82,8 +82,9 @@ class Timers:
         done: Done[FiredBatch] = Done(batch, tx=tx)
         for move in moves:
             if move.blacklist is not None:
-                done.moved.extend((yield from blacklist_number(
-                    q, self._backend, move.blacklist, now, SCHEDULER, "do not call", exclude=move.before["id"])))
+                done.moved.extend((yield from blacklist_numbers(
+                    q, self._backend, self._configs, move.blacklist, now, SCHEDULER, "do not call",
+                    exclude=move.before["id"])))
             if move.entries:  # a stale due time cleared is no transition
                 contact = Contact.from_row(move.after)
                 batch.fired.append((move.before["state"], contact))
@@ -94,6 +95,8 @@ class Timers:
         row = rows.contact(values)
         cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
         facts = Facts(row, cfg, now)
+        if row["numbers"]:
+            facts.banned = row["banned_numbers"] = yield from load_banned(self._q, row, now)
         timer = cfg.timer(facts.state)
         if timer is None:  # nothing due in this state any more: clear the stale due time
             return to_move(facts, Change([]), SCHEDULER, machine_for(cfg.mode))

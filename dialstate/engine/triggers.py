@@ -10,7 +10,9 @@ from typing import Any
 from dialstate.engine import plans
 from dialstate.engine.change import Change, Facts
 from dialstate.engine.checks import check_contact_fields, check_optional_text, check_text
-from dialstate.engine.runner import Trigger
+from dialstate.engine.numbers import new_number, zone_key_of
+from dialstate.engine.prepare import ImportSettings, read_numbers
+from dialstate.engine.runner import Trigger, load_banned
 from dialstate.engine.states import ContactState
 from dialstate.errors import InvalidArgument, InvalidPhone
 from dialstate.outcomes import Outcome, normalize
@@ -45,13 +47,17 @@ class Triggers:
         return Trigger("connect_operator", lambda facts, _: plans.connect_operator(operator_id),
                        args=(("operator_id", operator_id),))
 
-    def dial(self, call_id: str | None, override: str | None = None) -> Trigger:
+    def dial(self, call_id: str | None, override: str | None = None, phone: str | None = None) -> Trigger:
         check_optional_text("call_id", call_id)
         check_optional_text("override", override)
+        check_optional_text("phone", phone)
         new_call = call_id if call_id is not None else plans.new_call_id()
         note = None if override is None else f"override: {override}"
-        return Trigger("dial", lambda facts, _: plans.dial(facts, new_call, note),
-                       args=(("call_id", call_id), ("override", override)), gate=True, override=override)
+        args: tuple[tuple[str, object], ...] = (("call_id", call_id), ("override", override))
+        if phone is not None:
+            args += (("phone", phone),)
+        return Trigger("dial", lambda facts, _: plans.dial(facts, new_call, note), args=args, gate=True,
+                       override=override, phone=phone)
 
     def dial_failed(self, reason: str | None, call_id: str | None) -> Trigger:
         check_optional_text("reason", reason)
@@ -108,13 +114,25 @@ class Triggers:
                                           f"{other[0]} of this campaign, which keeps its external ids unique")
             if "timezone" not in fields:
                 return {}
+            numbers = facts.several
+            if numbers is not None:  # each number without a zone of its own takes the contact's
+                numbers = [dict(n) for n in numbers]
+                for n in numbers:
+                    if n["valid"]:
+                        n["zones"] = "|".join(resolve_zones(cfg.window, n["timezone"] or fields["timezone"], n["phone"],
+                                                            cfg.timezone, at=facts.at))
+                policy = cfg.policy
+                return {"numbers": numbers, "zone_key": zone_key_of(numbers, facts.banned,
+                                                                    policy.max_attempts_per_number)}
             zones = resolve_zones(cfg.window, fields["timezone"], row["phone_key"], cfg.timezone, at=facts.at)
             return {"zone_key": "|".join(zones)}
 
         return Trigger("update", lambda facts, derived: plans.update_contact(facts, fields, derived), load=load,
                        args=tuple(sorted(fields.items())))
 
-    def update_phone(self, phone: str) -> Trigger:
+    def update_phone(self, phone: object) -> Trigger:
+        if not isinstance(phone, str):  # several numbers, in the add_contacts form
+            return self.update_numbers(phone)
         q = self._q
 
         def load(facts: Facts) -> Work[tuple[str, str, float | None]]:
@@ -133,9 +151,41 @@ class Triggers:
 
         def plan(facts: Facts, found: Any) -> Change:
             e164, zone_key, blacklisted = found
+            if facts.several is not None:  # one number now replaces the contact's several
+                return plans.update_numbers(facts, [new_number(e164, None, None, zone_key, None)], {
+                    e164: float(blacklisted)} if blacklisted else {})
             return plans.update_phone(facts, e164, zone_key, blacklisted)
 
         return Trigger("update_phone", plan, load=load, args=(("phone", phone),))
+
+    def update_numbers(self, phones: object) -> Trigger:
+        """`update_phone` with a list of numbers (strings or {"phone", "label",
+        "timezone"}): they replace the contact's; a number that stays keeps its
+        attempts and status."""
+        q = self._q
+
+        def load(facts: Facts) -> Work[tuple[list[dict[str, Any]], dict[str, float]]]:
+            cfg, row = facts.cfg, facts.row
+            settings = ImportSettings(cfg.default_region, cfg.window, cfg.timezone, facts.at, row["campaign_id"],
+                                      None, cfg.settings.bare_numbers)
+            numbers = read_numbers(phones, settings, row["timezone"], f"contact {facts.id}")
+            if not any(n["valid"] for n in numbers):
+                raise InvalidPhone(phones, "none of the numbers is valid: " + "; ".join(
+                    f"{n['phone']!r}: {n['reason']}" for n in numbers), facts.id)
+            for number in numbers:
+                if number["valid"]:
+                    other = yield one(q["phone_taken"], (row["campaign_id"], number["phone"], facts.id))
+                    if other is not None:
+                        raise InvalidPhone(number["phone"], f"contact {other[0]} of this campaign already has "
+                                                            f"{number['phone']}", facts.id)
+            banned = yield from load_banned(q, {**row, "numbers": numbers}, facts.now)
+            return numbers, banned
+
+        def plan(facts: Facts, found: Any) -> Change:
+            numbers, banned = found
+            return plans.update_numbers(facts, numbers, banned)
+
+        return Trigger("update_phone", plan, load=load, args=(("phones", repr(phones)),))
 
 
 

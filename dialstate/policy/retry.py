@@ -45,7 +45,9 @@ _DELAY_CEILING = 100 * 365 * 86400.0
 _OUTCOMES_BY_VALUE = {o.value: o for o in Outcome}
 _OUTCOME_VALUES = ", ".join(o.value for o in Outcome)
 _FIELDS = ("max_attempts", "delays", "backoff", "max_delay", "jitter", "uncounted",
-           "rolling_limits")
+           "rolling_limits", "number_order", "max_attempts_per_number")
+#: How a contact's numbers take turns (spec section 15).
+NUMBER_ORDERS = ("rotate", "escalate")
 
 
 def _bad(name: str, value: object, allowed: str) -> ConfigurationError:
@@ -122,6 +124,11 @@ class RetryPolicy:
     jitter: float = 0.0
     uncounted: Iterable[Outcome | str] = frozenset({Outcome.CONGESTION})
     rolling_limits: Iterable[tuple[int, timedelta | float]] = ()
+    #: Which of a contact's numbers an attempt uses: "rotate" (the next usable one
+    #: after the last used) or "escalate" (the same one until its cap, then the next).
+    number_order: str = "rotate"
+    #: Attempts one number may take (None: no cap but `max_attempts`).
+    max_attempts_per_number: int | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # the dataclass is frozen; normalise once, here
@@ -151,6 +158,11 @@ class RetryPolicy:
             raise _bad("uncounted", self.uncounted, "it must be a collection of outcomes")
         set_(self, "uncounted", frozenset(_outcome("uncounted", o) for o in uncounted))
         set_(self, "rolling_limits", self._normalise_limits(self.rolling_limits))
+        if self.number_order not in NUMBER_ORDERS:
+            raise _bad("number_order", self.number_order, f"it must be one of {', '.join(NUMBER_ORDERS)}")
+        cap = self.max_attempts_per_number
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise _bad("max_attempts_per_number", cap, "it must be a whole number >= 1, or None for no cap")
 
     @staticmethod
     def _normalise_delays(given: object) -> dict[Outcome, float | None]:
@@ -265,6 +277,8 @@ class RetryPolicy:
             "jitter": self.jitter,
             "uncounted": sorted(o.value for o in self._uncounted),
             "rolling_limits": [[n, p.total_seconds()] for n, p in self._rolling_limits],
+            "number_order": self.number_order,
+            "max_attempts_per_number": self.max_attempts_per_number,
         }
 
     @classmethod

@@ -100,7 +100,7 @@ def number_keys(row: dict[str, Any]) -> frozenset[str]:
     """The valid numbers (E.164) of a contact row."""
     numbers = row["numbers"]
     if numbers:
-        return frozenset(n["key"] for n in numbers if n.get("key"))
+        return frozenset(n["phone"] for n in numbers if n["valid"])
     return frozenset((row["phone_key"],)) if row["phone_key"] else frozenset()
 
 

@@ -48,3 +48,18 @@ UPDATE ds_contact SET version = version + 1,
             FROM ds_blacklist b WHERE b.phone = ds_contact.phone_key
             AND b.campaign_id IN (0, ds_contact.campaign_id) AND (b.expires_at IS NULL OR b.expires_at > ?))
 WHERE <<where>> AND state = 'blacklisted'
+
+-- name: blacklisted_numbers
+-- Which of a contact's numbers (?*) are blacklisted in its campaign now, with until
+-- when. Parameters: the campaign, now, the numbers.
+SELECT phone, MAX(COALESCE(expires_at, {forever})) FROM ds_blacklist
+WHERE campaign_id IN (0, ?) AND (expires_at IS NULL OR expires_at > ?) AND phone IN (?*)
+GROUP BY phone
+
+-- name: several_with_number
+-- The contacts with several numbers that have this one, in the campaigns an entry
+-- covers (0: all), but one. Parameters: the campaign or 0, the number, the one left out.
+SELECT n.contact_id FROM ds_number n JOIN ds_contact c ON c.id = n.contact_id
+WHERE n.campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND n.phone_key = ?
+AND c.numbers IS NOT NULL AND c.id <> ?
+ORDER BY n.contact_id

@@ -7,14 +7,18 @@ SELECT COALESCE(MAX(id), 0) + 1 FROM ds_contact
 -- A batch row starts with its position in the batch; `<<first>>` is the batch's first
 -- id, so the rows the workers made go in untouched.
 INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,
-  priority, timezone, zone_key, external_id, data, ready_since, created_at, updated_at)
-VALUES (? + <<first>>, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+  priority, timezone, zone_key, external_id, data, numbers, ready_since, created_at, updated_at)
+VALUES (? + <<first>>, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: claim_number
 -- A number for a new contact: a number already in the campaign is left out by the
 -- primary key (no lookup before); those are looked up after.
 INSERT INTO ds_number (campaign_id, phone_key, contact_id) VALUES (?, ?, ?)
 ON CONFLICT (campaign_id, phone_key) DO NOTHING
+
+-- name: numbers_taken
+-- Which of the numbers (?*) a contact of the campaign has.
+SELECT phone_key FROM ds_number WHERE campaign_id = ? AND phone_key IN (?*)
 
 -- name: numbers_claimed
 -- Which of the batch's contacts (?*) got their numbers.
@@ -28,7 +32,8 @@ SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(
 -- row than a parameterized INSERT), then into ds_contact in one statement.
 CREATE TEMP TABLE IF NOT EXISTS ds_import_contact (id bigint, campaign_id integer, phone text,
   phone_key text, state text, priority integer, timezone text, zone_key text, external_id text,
-  data text, ready_since double precision, created_at double precision, updated_at double precision)
+  data text, numbers text, ready_since double precision, created_at double precision,
+  updated_at double precision)
 ON COMMIT DROP
 
 -- name: copy_import_rows
@@ -43,9 +48,9 @@ ON CONFLICT (campaign_id, phone_key) DO NOTHING
 -- name: insert_imported
 -- The batch's contacts but those whose number another contact of the campaign has.
 INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts, priority,
-  timezone, zone_key, external_id, data, ready_since, created_at, updated_at)
+  timezone, zone_key, external_id, data, numbers, ready_since, created_at, updated_at)
 SELECT i.id, i.campaign_id, i.phone, i.phone_key, i.state, 1, 1, 0, i.priority, i.timezone, i.zone_key,
-  i.external_id, i.data, i.ready_since, i.created_at, i.updated_at FROM ds_import_contact i
+  i.external_id, i.data, i.numbers, i.ready_since, i.created_at, i.updated_at FROM ds_import_contact i
 WHERE i.phone_key IS NULL
    OR EXISTS (SELECT 1 FROM ds_number n WHERE n.campaign_id = i.campaign_id AND n.phone_key = i.phone_key
               AND n.contact_id = i.id)

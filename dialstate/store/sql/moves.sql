@@ -38,19 +38,20 @@ campaign_id = ?
 -- name: where_number
 -- A number's contacts in the campaigns an entry covers (the first parameter: one
 -- campaign, or 0 for all), through the (campaign_id, phone_key) unique index one
--- campaign at a time (campaigns are few; contacts are many).
-campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND phone_key = ?
+-- campaign at a time (campaigns are few; contacts are many). Contacts with several
+-- numbers are left to `recheck_several`.
+campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND phone_key = ? AND numbers IS NULL
 
 -- name: where_number_not_on_a_call
 -- The same, leaving out a predictive client waiting for an operator: like every
 -- contact in a call it keeps it, and becomes blacklisted when the call ends.
-campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND phone_key = ?
+campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND phone_key = ? AND numbers IS NULL
 AND NOT (state = 'awaiting_operator' AND campaign_id IN (SELECT id FROM ds_campaign WHERE mode = 'predictive'))
 AND id <> ?
 
 -- name: where_number_unlisted
 -- The same contacts, those that no blacklist entry in force (as of the third
 -- parameter) holds any more.
-campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND phone_key = ?
+campaign_id IN (SELECT id FROM ds_campaign WHERE ? IN (0, id)) AND phone_key = ? AND numbers IS NULL
 AND NOT EXISTS (SELECT 1 FROM ds_blacklist b WHERE b.phone = ds_contact.phone_key
                 AND b.campaign_id IN (0, ds_contact.campaign_id) AND (b.expires_at IS NULL OR b.expires_at > ?))
