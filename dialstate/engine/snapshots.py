@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.outcomes import Outcome
@@ -67,19 +67,18 @@ def _to_json(snapshot: Any) -> dict[str, Any]:
 def _thaw(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
     if isinstance(value, Number):
         return value.to_dict()
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Number:
+class Number(NamedTuple):
     """One of a contact's numbers (spec section 15): in E.164 (as written when it is
     invalid), its label, the zones its calling window is checked in, its status
     (`callable`, `invalid`, `wrong_number`, `blocked`, `blacklisted`) and its own
-    attempts."""
+    attempts. (A named tuple: every snapshot of a contact builds one.)"""
 
     phone: str
     label: str | None
@@ -90,7 +89,10 @@ class Number:
     last_attempt_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return _to_json(self)
+        at, outcome = self.last_attempt_at, self.last_outcome
+        return {"phone": self.phone, "label": self.label, "zones": list(self.zones), "status": self.status,
+                "attempts": self.attempts, "last_outcome": None if outcome is None else outcome.value,
+                "last_attempt_at": None if at is None else at.isoformat()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Number:
