@@ -108,26 +108,9 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
                 raise InvalidArgument(f"contact #{index}: give phone= or phones=, not both")
             return _several(item, settings, index)
         raw = item.get("phone")
-        priority = item.get("priority") or 0
-        tz = item.get("timezone") or None
-        external_id = item.get("external_id")
-        data = item.get("data")
+        priority, tz, external_id, data_text = _fields(item, index)
     else:
-        raw, priority, tz, external_id, data = item, 0, None, None, None
-    where = f"contact #{index}"
-    priority = check_priority(priority, f"{where}: priority")
-    external_id = check_external_id(external_id, f"{where}: external_id")
-    if tz is not None:
-        try:
-            validate_timezone(tz)
-        except ConfigurationError as exc:
-            raise InvalidArgument(f"{where}: {exc}") from None
-    if data is not None and not isinstance(data, Mapping):
-        raise InvalidArgument(f"contact #{index}: data must be a mapping, got {type(data).__name__}")
-    try:
-        data_text = _JSON.encode(data) if data else None
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"contact #{index}: data is not JSON-serializable ({exc})") from None
+        raw, priority, tz, external_id, data_text = item, 0, None, None, None
     e164, reason, zones = phone_and_zones(raw, settings.region, settings.window, tz, settings.timezone,
                                           settings.at, settings.bare_numbers)
     return (
