@@ -41,8 +41,9 @@ class Blacklist:
         now = self._clock.epoch()
         until = _expiry(expires_at, now)
         key = yield from self._key(phone, region, campaign_id)
-        moved = yield from blacklist_number(self._q, self._backend, key, now, actor, note or "number blacklisted",
-                                            campaign_id=campaign_id or 0, expires_at=until, configs=self._configs)
+        moved = yield from blacklist_number(self._q, self._backend, self._configs, key, now, actor,
+                                            note or "number blacklisted", campaign_id=campaign_id or 0,
+                                            expires_at=until)
         return Done(len(moved), moved=moved)
 
     def remove(self, phone: object, region: str | None, campaign_id: int | None,

@@ -170,13 +170,13 @@ def blacklist_numbers(q: Queries, backend: Backend, configs: Configs, phones: st
     """`blacklist_number` for each of `phones` (a do-not-call: all of a contact's)."""
     moved: list[tuple[int, int]] = []
     for phone in [phones] if isinstance(phones, str) else phones:
-        moved.extend((yield from blacklist_number(q, backend, phone, now, actor, note, exclude, configs=configs)))
+        moved.extend((yield from blacklist_number(q, backend, configs, phone, now, actor, note, exclude)))
     return moved
 
 
-def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor: str | None, note: str,
-                     exclude: int = 0, campaign_id: int = 0, expires_at: float | None = None,
-                     configs: Configs | None = None) -> Work[list[tuple[int, int]]]:
+def blacklist_number(q: Queries, backend: Backend, configs: Configs, phone: str, now: float, actor: str | None,
+                     note: str, exclude: int = 0, campaign_id: int = 0, expires_at: float | None = None,
+                     ) -> Work[list[tuple[int, int]]]:
     """Put `phone` on the blacklist (of one campaign, or of all with 0, until
     `expires_at` or for good) and move its waiting contacts there (all but `exclude`)
     to `blacklisted`; those in a call keep it and are decided at its end."""
@@ -189,8 +189,8 @@ def blacklist_number(q: Queries, backend: Backend, phone: str, now: float, actor
     # The parked contacts (just now, or before under another entry) wait for the
     # entries that hold them to expire; `exclude`'s own move has seen to it.
     yield from blacklisted_wait(q, "where_number_not_on_a_call", (campaign_id, phone, exclude), now)
-    if configs is not None:  # contacts with several numbers: parked only when none is left
-        moved.extend((yield from recheck_several(q, backend, configs, phone, campaign_id, now, actor, note, exclude)))
+    # Contacts with several numbers: parked only when none is left.
+    moved.extend((yield from recheck_several(q, backend, configs, phone, campaign_id, now, actor, note, exclude)))
     return moved
 
 
