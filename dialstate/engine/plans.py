@@ -176,6 +176,18 @@ def retry_due() -> Change:
     return simple("retry_due", S.READY)
 
 
+def _one_number_cap(facts: Facts, change: Change) -> Change:
+    """A contact with one number: the policy's cap per number is a cap on its attempts."""
+    cap = facts.cfg.policy.max_attempts_per_number
+    attempts = change.updates.get("attempts", facts.row["attempts"])
+    if cap is None or attempts < cap or change.steps[-1].to_state != S.RETRY_SCHEDULED:
+        return change
+    change.steps[-1] = Step(change.steps[-1].trigger, S.EXHAUSTED,
+                            f"its number has had its {cap} attempt{'s' * (cap != 1)}")
+    change.updates.pop("next_attempt_at", None)
+    return change
+
+
 def after_numbers(facts: Facts, change: Change, outcome: Outcome | None, condemned: str | None,
                   note: str | None = None) -> Change:
     """What an attempt's end means for a contact with several numbers: the number used
@@ -185,7 +197,7 @@ def after_numbers(facts: Facts, change: Change, outcome: Outcome | None, condemn
     retries of the contact wait in the zones of the number they will use."""
     numbers = facts.several
     if numbers is None:
-        return change
+        return _one_number_cap(facts, change)
     numbers = copy_numbers(numbers)
     used = index_of(numbers, facts.row["phone_key"])
     if used is not None:

@@ -127,7 +127,8 @@ class RetryPolicy:
     #: Which of a contact's numbers an attempt uses: "rotate" (the next usable one
     #: after the last used) or "escalate" (the same one until its cap, then the next).
     number_order: str = "rotate"
-    #: Attempts one number may take (None: no cap but `max_attempts`).
+    #: Attempts one number may take (None: no cap but `max_attempts`); a hard cap,
+    #: callbacks included. A contact with one number is exhausted when it is reached.
     max_attempts_per_number: int | None = None
 
     def __post_init__(self) -> None:

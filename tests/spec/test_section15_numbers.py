@@ -134,17 +134,19 @@ def test_a_contact_sharing_any_number_with_one_in_the_campaign_is_a_duplicate_na
 
 
 @ALL_MODES
-def test_rotate_takes_the_next_number_after_the_last_used(engine: Engine, mode: DialMode) -> None:
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_rotate_takes_the_next_number_after_the_last_used(engine: Engine, mode: DialMode, count: int) -> None:
     campaign = campaign_of(engine, mode)
-    cid = one_contact(engine, campaign, BERLIN_HOME, BERLIN_MOBILE, BERLIN_WORK)
+    given = [BERLIN_HOME, BERLIN_MOBILE, BERLIN_WORK][:count]
+    cid = one_contact(engine, campaign, *given)
     used = []
     for _ in range(5):
         used.append(attempt(engine, campaign, mode).phone)
         back_to_ready(engine, cid)
-    assert used == [e164(p) for p in (BERLIN_HOME, BERLIN_MOBILE, BERLIN_WORK, BERLIN_HOME, BERLIN_MOBILE)]
+    assert used == [e164(given[i % count]) for i in range(5)]
     numbers = engine.get_contact(cid).numbers
-    assert [n.attempts for n in numbers] == [2, 2, 1]
-    assert [n.last_outcome for n in numbers] == [Outcome.BUSY] * 3
+    assert [n.attempts for n in numbers] == [len(range(i, 5, count)) for i in range(count)]
+    assert [n.last_outcome for n in numbers] == [Outcome.BUSY] * count
     dials = [e.phone for e in engine.history(cid) if e.trigger == "dial"]
     ends = [e.phone for e in engine.history(cid) if e.trigger == "call_ended"]
     assert dials == used and ends == used
@@ -152,20 +154,22 @@ def test_rotate_takes_the_next_number_after_the_last_used(engine: Engine, mode: 
 
 
 @ALL_MODES
+@pytest.mark.parametrize("count", [1, 2, 3])
 def test_escalate_stays_on_a_number_until_its_cap_then_takes_the_next_and_exhausts_after_the_last(
-        engine: Engine, mode: DialMode) -> None:
+        engine: Engine, mode: DialMode, count: int) -> None:
     policy = RetryPolicy(max_attempts=20, delays={Outcome.BUSY: 60}, number_order="escalate",
                          max_attempts_per_number=2)
     campaign = campaign_of(engine, mode, retry_policy=policy)
-    cid = one_contact(engine, campaign, BERLIN_HOME, BERLIN_MOBILE, BERLIN_WORK)
+    given = [BERLIN_HOME, BERLIN_MOBILE, BERLIN_WORK][:count]
+    cid = one_contact(engine, campaign, *given)
     used = []
-    for _ in range(6):
+    for _ in range(2 * count):
         used.append(attempt(engine, campaign, mode).phone)
         back_to_ready(engine, cid)
-    assert used == [e164(p) for p in (BERLIN_HOME, BERLIN_HOME, BERLIN_MOBILE, BERLIN_MOBILE, BERLIN_WORK,
-                                      BERLIN_WORK)]
+    assert used == [e164(p) for p in given for _ in range(2)]
     contact = engine.get_contact(cid)
-    assert contact.state is S.EXHAUSTED and contact.attempts == 6
+    assert contact.state is S.EXHAUSTED and contact.attempts == 2 * count
+    assert [n.attempts for n in contact.numbers] == [2] * count
 
 
 @pytest.mark.parametrize("count", [1, 2, 3])
@@ -177,6 +181,18 @@ def test_max_attempts_still_counts_the_attempts_of_the_person(engine: Engine, co
         attempt(engine, campaign, A)
         back_to_ready(engine, cid)
     assert engine.get_contact(cid).state is S.EXHAUSTED
+
+
+@ALL_MODES
+def test_the_cap_per_number_exhausts_a_contact_with_one_plain_number(engine: Engine, mode: DialMode) -> None:
+    policy = RetryPolicy(max_attempts=20, delays={Outcome.BUSY: 60}, max_attempts_per_number=2)
+    campaign = campaign_of(engine, mode, retry_policy=policy)
+    (cid,) = engine.add_contacts(campaign, [BERLIN_HOME]).contact_ids
+    attempt(engine, campaign, mode)
+    back_to_ready(engine, cid)
+    attempt(engine, campaign, mode)
+    contact = engine.get_contact(cid)
+    assert (contact.state, contact.attempts, contact.numbers[0].attempts) == (S.EXHAUSTED, 2, 2)
 
 
 @ALL_MODES
