@@ -16,11 +16,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence, Sized
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
 
 from dialstate import (
+    CallingWindow,
     ConcurrentUpdate,
     Contact,
     ContactState,
@@ -292,3 +294,26 @@ def test_processes_racing_the_same_triggers_lose_no_update_and_write_each_transi
         assert contact.version == len(entries), "no lost update: one version per transition"
         assert_history_continuous(pg_engine, cid)  # seq unique, 1..n
     assert pg_engine.campaign_stats(campaign)["success"] == len(ids)
+
+
+def test_threads_claiming_contacts_with_several_numbers_take_each_once_on_one_of_its_numbers(
+    engine: Engine, clock: VirtualClock
+) -> None:
+    """Threads sharing one engine claim contacts of three numbers in several zones, with
+    a calling window: each contact once, each call on one of its own numbers whose
+    window was open, and its attempt counted on that number."""
+    window = CallingWindow("09:00", "21:00")
+    campaign = new_campaign(engine, DialMode.AGENTLESS, calling_window=window, timezone="Europe/Berlin")
+    people = [[phone_number(i), phone_number(i, "DE"), phone_number(1000 + i)] for i in range(200)]
+    ids = engine.add_contacts(campaign, [{"phones": [{"phone": people[i][0], "timezone": "Asia/Tokyo"},
+                                                     people[i][1], people[i][2]]} for i in range(200)]).contact_ids
+    clock.set(datetime(2026, 3, 4, 12, 0, tzinfo=UTC))  # 13:00 in Berlin, 21:00 in Tokyo, 07:00 in New York
+
+    rounds = claim_in_rounds(lambda i: engine.dial_next(campaign, 7))
+    claimed = [c for got in rounds for mine in got for c in mine]
+    assert sorted(c.id for c in claimed) == sorted(ids), "each contact claimed once"
+    for contact in claimed:
+        assert contact.phone.startswith("+49"), "only the Berlin numbers are open"
+        (number,) = [n for n in contact.numbers if n.phone == contact.phone]
+        assert number.attempts == 1 and sum(n.attempts for n in contact.numbers) == 1
+    assert_no_contact_lost(engine, campaign, ids)
