@@ -15,6 +15,7 @@ from typing import Any
 
 from dialstate.engine.lifecycle import TIMED_STATES, clears
 from dialstate.engine.machine import ModeMachine
+from dialstate.engine.numbers import CALLABLE, all_banned
 from dialstate.engine.settings import CampaignConfig
 from dialstate.engine.states import ContactState
 from dialstate.store.rows import FOREVER
@@ -64,8 +65,7 @@ class Facts:
         numbers = self.several
         if numbers is None:
             return bool(self.row["blacklisted"])
-        live = [n["phone"] for n in numbers if n["status"] == "callable"]
-        return bool(live) and all(phone in self.banned for phone in live)
+        return all_banned(numbers, self.banned)
 
     @property
     def blacklist_expiry(self) -> float | None:
@@ -74,7 +74,7 @@ class Facts:
         numbers = self.several
         if numbers is not None:  # parked until the first of its numbers is free again
             untils = [self.banned[n["phone"]] for n in numbers
-                      if n["status"] == "callable" and n["phone"] in self.banned]
+                      if n["status"] == CALLABLE and n["phone"] in self.banned]
             until = min(untils) if untils else None
         else:
             until = self.row["blacklisted"]

@@ -20,6 +20,7 @@ from dialstate.engine.gates import callability, pick_number
 from dialstate.engine.lifecycle import modes_with
 from dialstate.engine.machine import machine_for
 from dialstate.engine.numbers import zone_sets
+from dialstate.engine.runner import banned_among
 from dialstate.engine.settings import RUNNING, CampaignConfig
 from dialstate.engine.snapshots import Contact
 from dialstate.engine.states import ContactState
@@ -83,18 +84,13 @@ class Claims:
             facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
             if times and not callability(facts, now).callable:
                 continue  # its retry policy's rolling cap holds it back for now
-            numbers = facts.several
-            if numbers is not None:  # the number this call uses: none usable now, no claim
+            if facts.several is not None:  # the number this call uses: none usable now, no claim
                 facts.banned = row["banned_numbers"] = banned
                 facts.number = pick_number(facts, now)
                 if facts.number is None:
                     continue
-            if operator_id is None:
-                change = plans.dial(facts, plans.new_call_id())
-            else:
-                change = plans.assign_operator(operator_id)
-                if numbers is not None and facts.number is not None:
-                    change.updates.update(plans.use_number(numbers[facts.number]))
+            change = (plans.dial(facts, plans.new_call_id()) if operator_id is None
+                      else plans.assign_operator(facts, operator_id))
             moves.append(to_move(facts, change, actor, machine))
         if not moves:
             return Done([])
@@ -107,12 +103,7 @@ class Claims:
         """The numbers on the campaign's blacklist among those of the candidates with
         several (with until when); their others' never are (they would be parked)."""
         phones = sorted({n["phone"] for row in candidates if row["numbers"] for n in row["numbers"] if n["valid"]})
-        found: dict[str, float] = {}
-        for i in range(0, len(phones), 500):
-            part = phones[i:i + 500]
-            sql = self._q.expand(self._q["blacklisted_numbers"], len(part))
-            found.update((phone, float(until)) for phone, until in (yield all_rows(sql, (campaign_id, now, *part))))
-        return found
+        return (yield from banned_among(self._q, campaign_id, phones, now))
 
     def _dial_times(self, contact_ids: list[int]) -> Work[dict[int, list[tuple[int, float]]]]:
         """The past dials of each of `contact_ids`: contact -> (attempt, when), oldest first."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from dialstate.engine.change import Facts
 from dialstate.engine.lifecycle import FINAL_STATES, PARKED_STATES
-from dialstate.engine.numbers import choose, in_service, index_of
+from dialstate.engine.numbers import CALLABLE, all_banned, choose, in_service, index_of
 from dialstate.engine.settings import CANCELED, PAUSED
 from dialstate.errors import Reason
 
@@ -117,7 +117,8 @@ def number_zones(facts: Facts, number: Mapping[str, Any]) -> tuple[str, ...]:
 
 def pick_number(facts: Facts, at: float, override: bool = False) -> int | None:
     """The number (index) a call placed at `at` uses: `facts.number` when one was
-    chosen, else the next usable one of the policy's order (None when none is)."""
+    chosen; after an assignment, the number it chose (the contact's current one) while
+    it is usable; else the next usable one of the policy's order. None when none is."""
     numbers = facts.several
     assert numbers is not None
     policy, window = facts.cfg.policy, facts.cfg.window
@@ -126,26 +127,18 @@ def pick_number(facts: Facts, at: float, override: bool = False) -> int | None:
     def open_now(number: Mapping[str, Any]) -> bool:
         return override or window is None or window.is_open(number_zones(facts, number), moment)
 
+    def usable(i: int | None) -> bool:
+        return i is not None and in_service(numbers[i], facts.banned, policy.max_attempts_per_number) \
+            and open_now(numbers[i])
+
     if facts.number is not None:
-        number = numbers[facts.number]
-        usable = in_service(number, facts.banned, policy.max_attempts_per_number) and open_now(number)
-        return facts.number if usable else None
+        return facts.number if usable(facts.number) else None
+    if facts.state == "before_call_work":
+        assigned = index_of(numbers, facts.row["phone_key"])
+        if usable(assigned):
+            return assigned
     return choose(numbers, policy.number_order, policy.max_attempts_per_number, facts.banned,
                   facts.row["phone_key"], open_now)
-
-
-def assigned_number(facts: Facts, at: float, override: bool = False) -> int | None:
-    """The number an assignment chose (the contact's current one) while it is usable,
-    else None (then the next usable one is taken)."""
-    numbers = facts.several
-    assert numbers is not None
-    current = index_of(numbers, facts.row["phone_key"])
-    if current is None:
-        return None
-    facts.number = current
-    usable = pick_number(facts, at, override) is not None
-    facts.number = None
-    return current if usable else None
 
 
 def _number_reasons(facts: Facts, moment: datetime, override: bool, reasons: list[Reason],
@@ -159,9 +152,9 @@ def _number_reasons(facts: Facts, moment: datetime, override: bool, reasons: lis
     asked = [numbers[facts.number]] if facts.number is not None else numbers
     live = [n for n in asked if in_service(n, banned, cap)]
     if not live:
-        callable_ = [n for n in asked if n["status"] == "callable"]
-        if callable_ and all(n["phone"] in banned for n in callable_):
-            reasons.append(Reason("blacklisted", "on the blacklist: " + ", ".join(n["phone"] for n in callable_)))
+        if all_banned(asked, banned):
+            reasons.append(Reason("blacklisted", "on the blacklist: " + ", ".join(
+                n["phone"] for n in asked if n["status"] == CALLABLE)))
         else:
             reasons.append(Reason("no_usable_number", "no number to call: " + "; ".join(
                 f"{n['phone']} {_out_of_service(n, banned, cap)}" for n in asked)))
@@ -175,7 +168,7 @@ def _number_reasons(facts: Facts, moment: datetime, override: bool, reasons: lis
 
 
 def _out_of_service(number: Mapping[str, Any], banned: Mapping[str, float], cap: int | None) -> str:
-    if number["status"] != "callable":
+    if number["status"] != CALLABLE:
         return f"is {number['status'].replace('_', ' ')}" + (f" ({number['reason']})" if number["reason"] else "")
     if number["phone"] in banned:
         return "is on the blacklist"

@@ -29,6 +29,7 @@ from dialstate.engine.prepare import (
     PreparedBatch,
     RejectHook,
 )
+from dialstate.engine.runner import banned_among
 from dialstate.engine.settings import CANCELED
 from dialstate.engine.snapshots import ImportReport
 from dialstate.engine.states import ContactState
@@ -140,7 +141,7 @@ class Importer:
         if rows and (yield one(q["blacklist_not_empty"])) is not None:
             keys = [row[KEY] for row in rows if row[KEY]]
             keys += [key for position, (_, more) in several.items() for key in more]
-            banned = yield from found_among(q["blacklisted_among"], (campaign_id, now), keys)
+            banned = set((yield from banned_among(q, campaign_id, keys, now)))
             if banned:
                 # A contact is blacklisted when every valid number it has is.
                 parked = {row[POSITION] for row in rows if row[KEY] in banned and all(

@@ -17,8 +17,6 @@ from typing import Any
 from dialstate.outcomes import Outcome
 
 CALLABLE, INVALID, WRONG_NUMBER, BLOCKED, BLACKLISTED = "callable", "invalid", "wrong_number", "blocked", "blacklisted"
-#: A number's status, as `Number.status` shows it.
-STATUSES = (CALLABLE, INVALID, WRONG_NUMBER, BLOCKED, BLACKLISTED)
 #: Outcomes that condemn the number, not the person: the status the number takes.
 CONDEMNING: Mapping[Outcome, str] = {Outcome.UNALLOCATED: INVALID, Outcome.BLOCKED: BLOCKED}
 
@@ -74,14 +72,10 @@ def choose(numbers: Sequence[Mapping[str, Any]], order: str, cap: int | None, ba
     return None
 
 
-def any_in_service(numbers: Sequence[Mapping[str, Any]], banned: Container[str], cap: int | None,
-                   ) -> bool:
-    return any(in_service(number, banned, cap) for number in numbers)
-
-
-def valid_phones(numbers: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The numbers that were read as valid (E.164), in order."""
-    return [n["phone"] for n in numbers if n["valid"]]
+def all_banned(numbers: Sequence[Mapping[str, Any]], banned: Container[str]) -> bool:
+    """Whether every number still callable is on the blacklist (and one is)."""
+    live = [n["phone"] for n in numbers if n["status"] == CALLABLE]
+    return bool(live) and all(phone in banned for phone in live)
 
 
 def copy_numbers(numbers: Sequence[Mapping[str, Any]]) -> NumberList:
@@ -96,6 +90,15 @@ def zone_key_of(numbers: Sequence[Mapping[str, Any]], banned: Container[str] = (
     sets = [n["zones"] for n in numbers if in_service(n, banned, cap)] or [n["zones"] for n in numbers if n["valid"]]
     unique = sorted(set(sets))
     return ";".join(unique) if unique else numbers[0]["zones"]
+
+
+def key_zones(zone_key: str | None) -> tuple[str, ...]:
+    """Every zone a zone key names, once each (those of all its zone sets)."""
+    if not zone_key:
+        return ()
+    if ";" not in zone_key:
+        return tuple(zone_key.split("|"))
+    return tuple(dict.fromkeys(z for part in zone_key.split(";") for z in part.split("|") if z))
 
 
 def zone_sets(zone_key: str, default: str) -> list[tuple[str, ...]]:

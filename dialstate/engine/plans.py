@@ -19,9 +19,19 @@ from typing import Any
 from dialstate.engine import decisions
 from dialstate.engine.change import Change, Facts, Step, join_notes
 from dialstate.engine.decisions import Decision, Meaning
-from dialstate.engine.gates import assigned_number, callability, pick_number
+from dialstate.engine.gates import callability, pick_number
 from dialstate.engine.lifecycle import BLACKLISTABLE_NOW
-from dialstate.engine.numbers import CONDEMNING, WRONG_NUMBER, choose, copy_numbers, index_of, zone_key_of, zone_sets
+from dialstate.engine.numbers import (
+    CALLABLE,
+    CONDEMNING,
+    WRONG_NUMBER,
+    choose,
+    copy_numbers,
+    in_service,
+    index_of,
+    zone_key_of,
+    zone_sets,
+)
 from dialstate.engine.settings import CampaignConfig
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.errors import InvalidArgument
@@ -66,9 +76,14 @@ def simple(trigger: str, to_state: ContactState) -> Change:
     return Change([Step(trigger, to_state)])
 
 
-def assign_operator(operator_id: str) -> Change:
-    return Change([Step("assign_operator", S.OPERATOR_ASSIGNED)],
-                  {"operator_id": operator_id, "callback_operator_id": None, "personal_until": None})
+def assign_operator(facts: Facts, operator_id: str) -> Change:
+    """An operator takes the contact; with several numbers, the call will use the one
+    chosen now (`facts.number`)."""
+    updates: dict[str, Any] = {"operator_id": operator_id, "callback_operator_id": None, "personal_until": None}
+    numbers = facts.several
+    if numbers is not None and facts.number is not None:
+        updates.update(use_number(numbers[facts.number]))
+    return Change([Step("assign_operator", S.OPERATOR_ASSIGNED)], updates)
 
 
 def reject(facts: Facts) -> Change:
@@ -221,9 +236,7 @@ def after_numbers(facts: Facts, change: Change, outcome: Outcome | None, condemn
     if following is None and final == S.RETRY_SCHEDULED:
         # No number left to retry on: each is condemned, has had its attempts, or is
         # blacklisted (then the contact is parked until one is free again).
-        cap = policy.max_attempts_per_number
-        left = [n for n in numbers if n["status"] == "callable" and (cap is None or n["attempts"] < cap)]
-        parked = bool(left)  # those left are all on the blacklist
+        parked = any(in_service(n, (), policy.max_attempts_per_number) for n in numbers)  # all blacklisted
         change.steps[-1] = Step(change.steps[-1].trigger, S.BLACKLISTED if parked else S.EXHAUSTED,
                                 "every number left is on the blacklist" if parked else "no number left to call")
         change.updates.pop("next_attempt_at", None)
@@ -245,19 +258,27 @@ def update_phone(facts: Facts, e164: str, zone_key: str, blacklisted: float | No
     """A corrected number: `invalid_record` leaves for `ready` (or `blacklisted`); other
     states keep theirs, but a waiting contact whose new number is blacklisted becomes
     `blacklisted`. `blacklisted` is until when the new number is on the blacklist (None: it is not)."""
-    row = facts.row
     updates: dict[str, Any] = {"phone": e164, "phone_key": e164, "zone_key": zone_key}
-    note = f"phone corrected from {row['phone']!r} to {e164}"
-    state = row["state"]
+    expiry = blacklisted if blacklisted and blacklisted < FOREVER else None
+    return _renumbered(facts, updates, f"phone corrected from {facts.row['phone']!r} to {e164}",
+                       bool(blacklisted), expiry, "the number is on the blacklist")
+
+
+def _renumbered(facts: Facts, updates: dict[str, Any], note: str, parked: bool, expiry: float | None,
+                why: str) -> Change:
+    """The steps of new numbers: `invalid_record` leaves for `ready`, or `blacklisted`
+    when `parked` (the blacklist holds the new numbers); other states keep theirs, but a
+    waiting contact the blacklist now holds is parked, until `expiry`."""
+    state = facts.row["state"]
     if state == S.INVALID_RECORD:
-        steps = [Step("update_phone", S.BLACKLISTED if blacklisted else S.READY, note)]
+        steps = [Step("update_phone", S.BLACKLISTED if parked else S.READY, note)]
     else:
         steps = [Step("update_phone", state, note)]
-        if blacklisted and state in BLACKLISTABLE_NOW:
-            steps.append(Step("blacklist", S.BLACKLISTED, "the number is on the blacklist"))
+        if parked and state in BLACKLISTABLE_NOW:
+            steps.append(Step("blacklist", S.BLACKLISTED, why))
             updates["operator_id"] = None
-    if steps[-1].to_state == S.BLACKLISTED:  # until the new number's entries expire
-        updates["next_attempt_at"] = blacklisted if blacklisted and blacklisted < FOREVER else None
+    if steps[-1].to_state == S.BLACKLISTED:  # the new numbers' entries, not the old
+        updates["next_attempt_at"] = expiry
     return Change(steps, updates)
 
 
@@ -268,7 +289,7 @@ def update_numbers(facts: Facts, numbers: list[dict[str, Any]], banned: Mapping[
     row = facts.row
     old = {n["phone"]: n for n in (facts.several or [])}
     if not old and row["phone_key"]:
-        old[row["phone_key"]] = {"status": "callable", "reason": None, "attempts": row["attempts"],
+        old[row["phone_key"]] = {"status": CALLABLE, "reason": None, "attempts": row["attempts"],
                                  "last_outcome": row["last_outcome"], "last_attempt_at": row["last_attempt_at"]}
     merged = []
     for number in numbers:
@@ -283,18 +304,8 @@ def update_numbers(facts: Facts, numbers: list[dict[str, Any]], banned: Mapping[
     updates: dict[str, Any] = {"numbers": merged, "phone": first, "phone_key": first,
                                "zone_key": zone_key_of(merged, banned, cap)}
     after = Facts({**row, **updates}, facts.cfg, facts.now, facts.dial_times, banned=banned)
-    note = "numbers replaced: " + ", ".join(n["phone"] for n in merged)
-    state = row["state"]
-    if state == S.INVALID_RECORD:
-        steps = [Step("update_phone", S.BLACKLISTED if after.blacklisted else S.READY, note)]
-    else:
-        steps = [Step("update_phone", state, note)]
-        if after.blacklisted and state in BLACKLISTABLE_NOW:
-            steps.append(Step("blacklist", S.BLACKLISTED, "every number is on the blacklist"))
-            updates["operator_id"] = None
-    if steps[-1].to_state == S.BLACKLISTED:
-        updates["next_attempt_at"] = after.blacklist_expiry
-    return Change(steps, updates)
+    return _renumbered(facts, updates, "numbers replaced: " + ", ".join(n["phone"] for n in merged),
+                       after.blacklisted, after.blacklist_expiry, "every number is on the blacklist")
 
 
 def update_contact(facts: Facts, fields: dict[str, Any], derived: dict[str, Any]) -> Change:
@@ -312,11 +323,8 @@ def update_contact(facts: Facts, fields: dict[str, Any], derived: dict[str, Any]
 def countdown_dial(facts: Facts, rng: random.Random) -> Change:
     """The before-call-work countdown ran out: the call is placed, if the rules allow it
     now; else the contact goes back to the list (operator cleared), the reason noted."""
-    numbers = facts.several
-    if numbers is not None:  # the number chosen at the assignment, or another usable now
-        facts.number = assigned_number(facts, facts.now)
-        if facts.number is None:
-            facts.number = pick_number(facts, facts.now)
+    if facts.several is not None:  # the number chosen at the assignment, or another usable now
+        facts.number = pick_number(facts, facts.now)
     verdict = callability(facts, facts.now)
     if verdict.callable:
         return dial(facts, new_call_id(), "before-call-work countdown ended")

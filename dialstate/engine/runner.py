@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from dialstate.engine.calls import Done
 from dialstate.engine.change import Change, Facts, Step, to_move
 from dialstate.engine.clock import Clock
 from dialstate.engine.configs import Configs
-from dialstate.engine.gates import assigned_number, callability, pick_number
+from dialstate.engine.gates import callability, pick_number
 from dialstate.engine.machine import machine_for
 from dialstate.engine.numbers import index_of
 from dialstate.engine.snapshots import Contact
@@ -95,8 +95,6 @@ class Runner:
             facts.banned = row["banned_numbers"] = yield from load_banned(q, row, now)
         if trigger.phone is not None:
             facts.number = chosen_number(facts, trigger.phone)
-        elif trigger.gate and row["numbers"] and state == "before_call_work":
-            facts.number = assigned_number(facts, now, trigger.override is not None)
         if plans.needs_dial_times(trigger.name, cfg):
             facts.dial_times = tuple((yield from self.dial_times(contact_id)))
         if trigger.gate:
@@ -107,10 +105,7 @@ class Runner:
             if facts.several is not None:
                 facts.number = pick_number(facts, now, override)
         extra = (yield from trigger.load(facts)) if trigger.load is not None else None
-        change = trigger.plan(facts, extra)
-        if trigger.name == "assign_operator" and facts.number is not None and facts.several is not None:
-            change.updates.update(plans.use_number(facts.several[facts.number]))  # the call will use it
-        move = to_move(facts, change, actor, machine)
+        move = to_move(facts, trigger.plan(facts, extra), actor, machine)
         tx = yield from writer.write(q, self._backend, [move])
         moved: list[tuple[int, int]] = []
         if move.blacklist is not None:
@@ -140,14 +135,21 @@ class Runner:
         return Contact.from_json(json.loads(snapshot))
 
 
+def banned_among(q: Queries, campaign_id: int, phones: Sequence[str], now: float,
+                 chunk: int = 500) -> Work[dict[str, float]]:
+    """Which of `phones` (E.164) are on the campaign's blacklist now, with until when
+    (`FOREVER` for good)."""
+    found: dict[str, float] = {}
+    for i in range(0, len(phones), chunk):
+        part = phones[i:i + chunk]
+        rows_found = yield all_rows(q.expand(q["blacklisted_numbers"], len(part)), (campaign_id, now, *part))
+        found.update((phone, float(until)) for phone, until in rows_found)
+    return found
+
+
 def load_banned(q: Queries, row: dict[str, Any], now: float) -> Work[dict[str, float]]:
-    """Which numbers of a contact with several are on its campaign's blacklist now,
-    with until when."""
-    phones = [n["phone"] for n in row["numbers"] if n["valid"]]
-    if not phones:
-        return {}
-    found = yield all_rows(q.expand(q["blacklisted_numbers"], len(phones)), (row["campaign_id"], now, *phones))
-    return {phone: float(until) for phone, until in found}
+    """Which numbers of a contact with several are on its campaign's blacklist now."""
+    return (yield from banned_among(q, row["campaign_id"], [n["phone"] for n in row["numbers"] if n["valid"]], now))
 
 
 def chosen_number(facts: Facts, phone: str) -> int | None:

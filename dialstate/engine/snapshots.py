@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, NamedTuple, NoReturn
 
+from dialstate.engine.numbers import BLACKLISTED, CALLABLE, INVALID, key_zones
 from dialstate.engine.states import ContactState, DialMode
 from dialstate.outcomes import Outcome
 
@@ -102,7 +103,7 @@ class Number(NamedTuple):
                    datetime.fromisoformat(at) if at else None)
 
 
-_SINGLE_STATUS = {"invalid_record": "invalid", "blacklisted": "blacklisted"}
+_SINGLE_STATUS = {"invalid_record": INVALID, "blacklisted": BLACKLISTED}
 
 
 def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | None) -> tuple[Number, ...]:
@@ -111,13 +112,13 @@ def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | 
     listed = row["numbers"]
     if not listed:
         at = row["last_attempt_at"]
-        return (Number(row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], "callable"), row["attempts"],
+        return (Number(row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], CALLABLE), row["attempts"],
                        outcome, None if at is None else _fromtimestamp(at, UTC)),)
     banned = row.get("banned_numbers") or ()
     out = []
     for n in listed:
         at, last = n["last_attempt_at"], n["last_outcome"]
-        status = "blacklisted" if n["status"] == "callable" and n["phone"] in banned else n["status"]
+        status = BLACKLISTED if n["status"] == CALLABLE and n["phone"] in banned else n["status"]
         out.append(Number(n["phone"], n["label"], tuple(n["zones"].split("|")) if n["zones"] else (), status,
                           n["attempts"], _OUTCOMES[last] if last else None,
                           None if at is None else _fromtimestamp(at, UTC)))
@@ -154,12 +155,9 @@ class Contact:
     def from_row(cls, row: Mapping[str, Any]) -> Contact:
         # On the per-transition hot path: enum members by dict lookup, times inline.
         outcome = row["last_outcome"]
-        zone_key = row["zone_key"]
         data = row["data"]
         next_at, due = row["next_attempt_at"], row["due_at"]
-        zones = (tuple(zone_key.split("|")) if ";" not in zone_key else
-                 tuple(dict.fromkeys(z for part in zone_key.split(";") for z in part.split("|") if z))
-                 ) if zone_key else ()
+        zones = key_zones(row["zone_key"])
         last = _OUTCOMES[outcome] if outcome else None
         return cls(
             row["id"],

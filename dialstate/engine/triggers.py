@@ -12,7 +12,7 @@ from dialstate.engine.change import Change, Facts
 from dialstate.engine.checks import check_contact_fields, check_optional_text, check_text
 from dialstate.engine.numbers import new_number, zone_key_of
 from dialstate.engine.prepare import ImportSettings, read_numbers
-from dialstate.engine.runner import Trigger, load_banned
+from dialstate.engine.runner import Trigger, banned_among, load_banned
 from dialstate.engine.states import ContactState
 from dialstate.errors import InvalidArgument, InvalidPhone
 from dialstate.outcomes import Outcome, normalize
@@ -36,7 +36,7 @@ class Triggers:
 
     def assign_operator(self, operator_id: str) -> Trigger:
         check_text("operator_id", operator_id)
-        return Trigger("assign_operator", lambda facts, _: plans.assign_operator(operator_id),
+        return Trigger("assign_operator", lambda facts, _: plans.assign_operator(facts, operator_id),
                        args=(("operator_id", operator_id),), gate=True)
 
     def reject(self) -> Trigger:
@@ -146,8 +146,8 @@ class Triggers:
             if other is not None:
                 raise InvalidPhone(phone, f"contact {other[0]} of this campaign already has {e164}", facts.id)
             zone_key = "|".join(resolve_zones(cfg.window, facts.row["timezone"], e164, cfg.timezone, at=facts.at))
-            until = yield one(q["blacklisted_until"], (e164, facts.row["campaign_id"], facts.now))
-            return e164, zone_key, None if until is None else until[0]
+            banned = yield from banned_among(q, facts.row["campaign_id"], [e164], facts.now)
+            return e164, zone_key, banned.get(e164)
 
         def plan(facts: Facts, found: Any) -> Change:
             e164, zone_key, blacklisted = found

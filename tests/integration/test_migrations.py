@@ -4,7 +4,6 @@ declare; the engine creates an empty database itself, refuses an outdated one, a
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import subprocess
 import sys
@@ -25,15 +24,6 @@ from dialstate.store.database import Database
 from tests.support.cli import run
 
 # -- databases --------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
-def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    """Makes new, empty databases on each backend."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("new_pg_database")  # type: ignore[no-any-return]
-    names = (f"sqlite:///{tmp_path / f'empty{i}.db'}" for i in itertools.count())
-    return lambda: next(names)
 
 
 @pytest.fixture

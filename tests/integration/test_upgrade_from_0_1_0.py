@@ -6,12 +6,10 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -31,14 +29,6 @@ TABLES_0001 = ("ds_campaign", "ds_retry_policy", "ds_campaign_zone", "ds_contact
 KEPT = ("campaign_id", "phone", "state", "version", "attempts", "next_attempt_at", "due_at", "operator_id",
         "callback_operator_id", "call_id", "last_outcome", "priority", "timezone", "external_id", "data", "zones",
         "created_at", "updated_at")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
-def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    if request.param == "postgresql":
-        return request.getfixturevalue("new_pg_database")  # type: ignore[no-any-return]
-    names = (f"sqlite:///{tmp_path / f'old{i}.db'}" for i in itertools.count())
-    return lambda: next(names)
 
 
 def contacts_in_every_state(url: str, clock: VirtualClock) -> list[int]:

@@ -21,18 +21,6 @@ WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, phone, campaign_
 -- name: blacklist_not_empty
 SELECT 1 FROM ds_blacklist LIMIT 1
 
--- name: blacklisted_among
--- Which of the numbers (?*) are blacklisted in the campaign now. Parameters: the
--- campaign, now, the numbers.
-SELECT phone FROM ds_blacklist WHERE campaign_id IN (0, ?) AND (expires_at IS NULL OR expires_at > ?)
-AND phone IN (?*)
-
--- name: blacklisted_until
--- Until when a number is blacklisted in a campaign (NULL: it is not). Parameters: the
--- number, the campaign, now.
-SELECT MAX(COALESCE(expires_at, {forever})) FROM ds_blacklist
-WHERE phone = ? AND campaign_id IN (0, ?) AND (expires_at IS NULL OR expires_at > ?)
-
 -- name: blacklist_due
 -- The `blacklisted` contacts of a number (`<<where>>`) wait until the entries that hold
 -- them expire: the latest expiry of those in force, NULL when one has none, now when
