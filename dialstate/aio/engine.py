@@ -211,6 +211,8 @@ class AsyncEngine:
     async def _tell(self, done: Done[Any]) -> None:
         subscribers = self._subscribers
         if subscribers and (done.events or done.moved):
+            if done.tx is not None and done.tx.unplaced:
+                await self._db.read(self._core.feed.positions(done.tx))
             await subscribers.written_async(done)
             if done.moved:
                 for event in await self._db.read(self._core.contacts.events(done.moved)):

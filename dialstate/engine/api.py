@@ -179,7 +179,7 @@ class Api:
 
         def work() -> Work[Done[Contact | None]]:
             done = yield from claims.unit(campaign_id, 1, "assign_operator", operator_id, actor or operator_id)
-            return Done(done.value[0] if done.value else None, done.events)
+            return Done(done.value[0] if done.value else None, done.events, tx=done.tx)
 
         return Call(work)
 

@@ -116,6 +116,9 @@ class Move:
     blacklist: str | list[str] | None = None
     #: The first entry's ordinal in its transaction (set by the writer).
     first_ordinal: int = 0
+    #: The columns besides `ALWAYS_WRITTEN` the change may have set (the writer
+    #: writes those whose value differs).
+    touched: frozenset[str] = frozenset()
 
 
 #: Triggers whose entries record the number dialed.
@@ -137,10 +140,12 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     new = dict(row)
     path = []  # (from, to, step) for each step
     state = row["state"]
+    touched = set(change.updates)
     for step in change.steps:
         to_state = machine.run(contact_id, state, step.trigger, step.to_state)
         for column in clears(state, to_state):
             new[column] = None
+            touched.add(column)
         path.append((state, to_state, step))
         state = to_state
     new.update(change.updates)
@@ -159,6 +164,7 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     if state == ContactState.BLACKLISTED and "next_attempt_at" not in change.updates:
         # Parked until its blacklist entries expire (the scheduler releases it then).
         new["next_attempt_at"] = facts.blacklist_expiry
+        touched.add("next_attempt_at")
     if state == "ready" and row["state"] != "ready":
         new["ready_since"] = now
     if state == row["state"] and state in TIMED_STATES and row["due_at"] is not None:
@@ -168,4 +174,4 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     new["updated_at"] = now
     new["version"] = row["version"] + 1
     new["seq"] = seq
-    return Move(row, new, entries, change.blacklist)
+    return Move(row, new, entries, change.blacklist, touched=frozenset(touched))

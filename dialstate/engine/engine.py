@@ -156,6 +156,8 @@ class Engine:
             return self._call(other)
         subscribers = self._subscribers
         if subscribers and (done.events or done.moved):
+            if done.tx is not None and done.tx.unplaced:
+                db.read(self._core.feed.positions(done.tx))
             subscribers.written(done)
             if done.moved:
                 for event in db.read(self._core.contacts.events(done.moved)):

@@ -30,7 +30,9 @@ from dialstate.engine.snapshots import Contact
 from dialstate.errors import ContactNotFound, IdempotencyConflict, InvalidArgument, NotCallable, StaleCallEvent
 from dialstate.phones import parse_phone
 from dialstate.store import rows, writer
-from dialstate.store.ops import Work, all_rows, count, one
+from dialstate.store.feed import Transaction
+from dialstate.store.ops import Work, all_rows, count, one, transaction
+from dialstate.store.rowcache import keepable
 from dialstate.store.statements import Queries
 from dialstate.store.writer import Backend
 
@@ -80,10 +82,8 @@ class Runner:
             reply = yield from self.reply(key, contact_id, trigger)
             if reply is not None:
                 return Done(reply)
-        found = yield one(q["select_contact"], (now, contact_id))
-        if found is None:
-            raise ContactNotFound(contact_id)
-        row = rows.contact(found)
+        tx: Transaction = yield transaction()
+        row = yield from self._row(contact_id, tx, now)
         cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
         state = row["state"]
         if trigger.check_call:
@@ -106,16 +106,31 @@ class Runner:
                 facts.number = pick_number(facts, now, override)
         extra = (yield from trigger.load(facts)) if trigger.load is not None else None
         move = to_move(facts, trigger.plan(facts, extra), actor, machine)
-        tx = yield from writer.write(q, self._backend, [move])
+        yield from writer.write(q, self._backend, [move])
         moved: list[tuple[int, int]] = []
         if move.blacklist is not None:
             moved = yield from blacklist_numbers(q, self._backend, self._configs, move.blacklist, now, actor,
                                                  "do not call", exclude=contact_id)
+        elif tx.rows is not None and keepable(move.after):
+            tx.kept = move.after
         contact = Contact.from_row(move.after)
         if key is not None:
             yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now,
                                               trigger.fingerprint(contact_id)))
         return Done(contact, [(contact, move.entries, move.first_ordinal)], moved, tx)
+
+    def _row(self, contact_id: int, tx: Transaction, now: float) -> Work[dict[str, Any]]:
+        """The contact with its facts: as this connection last wrote it when nothing
+        else was written since (`dialstate.store.rowcache`), else read."""
+        if tx.rows is not None:
+            tx.data_version = (yield one(self._q["data_version"]))[0]
+            row = tx.rows.get(contact_id, tx.data_version)
+            if row is not None:
+                return row
+        found = yield one(self._q["select_contact"], (now, contact_id))
+        if found is None:
+            raise ContactNotFound(contact_id)
+        return rows.contact(found)
 
     def dial_times(self, contact_id: int) -> Work[list[tuple[int, float]]]:
         found = yield all_rows(self._q["dial_times"], (contact_id,))

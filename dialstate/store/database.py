@@ -118,6 +118,7 @@ class Database:
                     raise
                 raise error from exc
             self._local.conn = conn
+            self._local.rows = self.backend.row_cache()
             with self._lock:
                 self._connections.append((threading.current_thread(), conn))
         return conn
@@ -166,6 +167,7 @@ class Database:
     def _write(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, bulk: bool,
                tx: Transaction) -> T:
         backend = self.backend
+        rows = tx.rows = getattr(self._local, "rows", None)
         backend.begin(conn)
         try:
             if bulk:
@@ -184,6 +186,8 @@ class Database:
         except BaseException:
             self.rollback(conn)
             raise
+        if rows is not None:
+            rows.keep(tx.kept, tx.data_version)
         return result
 
     def _read(self, conn: Any, work: Work[T], tx: Transaction) -> T:
@@ -253,8 +257,10 @@ class Database:
         finally:
             work.close()
 
-    @staticmethod
-    def rollback(conn: Any) -> None:
+    def rollback(self, conn: Any) -> None:
+        rows = getattr(self._local, "rows", None)
+        if rows is not None:
+            rows.clear()
         try:
             conn.rollback()
         except Exception:  # a dead connection: the error that killed it is the one to raise
@@ -266,6 +272,9 @@ class Database:
     def transaction(self) -> Iterator[Any]:
         """One write transaction on this thread's connection; yields the connection."""
         conn = self.connection()
+        rows = getattr(self._local, "rows", None)
+        if rows is not None:  # what it writes is not known here
+            rows.clear()
         self.backend.begin(conn)
         try:
             yield conn
@@ -299,6 +308,8 @@ def _without(local: threading.local) -> threading.local:
     """A thread's connection slot emptied (the others' kept)."""
     if hasattr(local, "conn"):
         del local.conn
+    if hasattr(local, "rows"):
+        del local.rows
     return local
 
 

@@ -11,26 +11,44 @@ row lock of `ds_feed` that orders the commits.
 
 from __future__ import annotations
 
+from typing import Any
+
+from dialstate.store.rowcache import RowCache
+
 
 class Transaction:
-    """The feed of one write transaction: how many entries it wrote, and (once known)
-    the position of its first."""
+    """What the driver tells a unit about its write transaction: its place in the feed
+    (how many entries it wrote, and once known the position of its first), and on
+    SQLite the connection's cache of the rows it wrote last."""
 
-    __slots__ = ("base", "committing", "count", "statements")
+    __slots__ = ("base", "committing", "count", "data_version", "first", "kept", "rows", "statements")
 
-    def __init__(self) -> None:
+    def __init__(self, rows: RowCache | None = None) -> None:
         self.count = 0
         self.base: int | None = None
+        #: SQLite, while `base` is not looked up: the first entry's (contact id, seq).
+        self.first: tuple[int, int] | None = None
         #: Statements run so far (a connection that fails its first one was dead before).
         self.statements = 0
         #: Whether the commit was under way (when it fails, it may have gone through).
         self.committing = False
+        #: SQLite: the rows this connection wrote last (`dialstate.store.rowcache`),
+        #: the `data_version` read inside this transaction, and the row it keeps.
+        self.rows = rows
+        self.data_version: int | None = None
+        self.kept: dict[str, Any] | None = None
 
     def take(self, n: int) -> int:
         """Reserve `n` ordinals; returns the first."""
         first = self.count
         self.count += n
         return first
+
+    @property
+    def unplaced(self) -> bool:
+        """Whether the positions of its entries are still to be looked up (SQLite
+        finds them when they are asked for: `Feed.positions`)."""
+        return self.base is None and self.first is not None
 
     def position(self, ordinal: int) -> int | None:
         """The feed position of the entry with `ordinal` (once the base is known)."""

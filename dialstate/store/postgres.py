@@ -50,6 +50,11 @@ class PostgresBackend:
         return {"autocommit": False, "connect_timeout": CONNECT_TIMEOUT,
                 "options": f"-c lock_timeout={int(self.lock_timeout * 1000)}"}
 
+    @staticmethod
+    def row_cache() -> None:
+        """No cache of written rows: PostgreSQL has no cheap "did anyone else commit"."""
+        return None
+
     def translate(self, exc: BaseException, *, committing: bool = False,
                   connecting: bool = False) -> DialstateError | None:
         """The `DialstateError` a driver error means (None: not the driver's)."""

@@ -25,6 +25,7 @@ from dialstate.errors import (
 from dialstate.store import counters
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, count, found_among, many, one
+from dialstate.store.rowcache import RowCache
 from dialstate.store.statements import expand, queries
 
 #: Page cache while importing (KiB): a big import inserts into indexes keyed by phone
@@ -32,8 +33,10 @@ from dialstate.store.statements import expand, queries
 IMPORT_CACHE_KIB = 65536
 
 Q = queries("sqlite")
-#: The counters fold the feed's entries in whenever a transaction's entries cross a
-#: multiple of this many positions, so a reader adds fewer than that many.
+#: Each backend (a process's engine) folds the feed's entries into the counters once
+#: its transactions wrote this many, so a reader adds fewer than that many per process
+#: writing (the count is kept in memory: finding the positions crossed would cost
+#: each transition a read).
 FOLD_EVERY = 1024
 
 
@@ -47,6 +50,8 @@ class SqliteBackend:
     def __init__(self, url: URL, lock_timeout: float) -> None:
         #: How long a write waits for another connection's lock before failing.
         self.lock_timeout = lock_timeout
+        #: Entries this backend wrote since it last folded them into the counters.
+        self._unfolded = 0
         database = url.database
         if not database or database == ":memory:":
             # A private shared-cache memory database, so every connection sees it.
@@ -85,6 +90,11 @@ class SqliteBackend:
             conn.execute("PRAGMA journal_size_limit = 67108864")
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
+
+    def row_cache(self) -> RowCache | None:
+        """A new connection's cache of the rows it writes (`dialstate.store.rowcache`);
+        none for a memory database, whose connections share one cache of pages."""
+        return None if self.uri else RowCache()
 
     def translate(self, exc: BaseException, *, committing: bool = False,
                   connecting: bool = False) -> DialstateError | None:
@@ -143,33 +153,37 @@ class SqliteBackend:
     def reserve_entries(tx: Transaction, n: int) -> Work[int]:
         """Reserve `n` history entries: the value the first one's feed column takes
         (its position; the writer lock keeps the positions after the last ours)."""
-        if tx.base is None:
-            tx.base = int((yield one(Q["feed_base"]))[0])
+        if tx.base is None:  # the entries written so far took the positions just before
+            tx.base = int((yield one(Q["feed_base"]))[0]) - tx.count
         return tx.base + tx.take(n)
 
     @staticmethod
     def insert_entries(tx: Transaction, entries: list[tuple[Any, ...]]) -> Work[int]:
         """Insert history entries at the transaction's next positions; returns the
-        first one's ordinal. A transaction's first entry finds its position itself."""
+        first one's ordinal. A lone entry finds its position itself, and the position
+        is looked up only if asked for (`Feed.positions`)."""
         n = len(entries)
         if tx.base is None and n == 1:
             ordinal = tx.take(1)
-            tx.base = int((yield one(Q["insert_first_entry"], entries[0]))[0]) - ordinal
+            if ordinal == 0:
+                tx.first = entries[0][0], entries[0][1]
+            yield count(Q["insert_next_entry"], entries[0])
             return ordinal
         key = yield from SqliteBackend.reserve_entries(tx, n)
         rows = [(*entry, key + i) for i, entry in enumerate(entries)]
         yield (count(Q["insert_entry"], rows[0]) if n == 1 else many(Q["insert_entry"], rows))
         return key - tx.base  # type: ignore[operator]
 
-    @staticmethod
-    def commit(conn: Any, tx: Transaction) -> None:
-        """Commit (the feed positions were known up front), folding the feed into the
-        counters first when this transaction's entries crossed a multiple of
-        `FOLD_EVERY` positions."""
-        if tx.count and tx.base is not None and (tx.base - 1) // FOLD_EVERY != (tx.base + tx.count - 1) // FOLD_EVERY:
+    def commit(self, conn: Any, tx: Transaction) -> None:
+        """Commit, folding the feed into the counters first once this backend's
+        transactions wrote `FOLD_EVERY` entries since it last did."""
+        unfolded = self._unfolded + tx.count
+        if unfolded >= FOLD_EVERY:
             deltas = counters.of_groups(conn.execute(Q["unfolded_entries"]).fetchall())
             conn.executemany(Q["stat_add"], counters.rows(deltas))
             conn.execute(Q["feed_folded"], (time.time(),))
+            unfolded = 0
+        self._unfolded = unfolded  # under the writer lock: this process's threads take turns
         conn.commit()
 
     #: Statistics counters are not folded by their readers here...

@@ -35,13 +35,19 @@ BULK_CLEARS = ("next_attempt_at", "operator_id", "callback_operator_id", "person
 _JSON_COLUMNS = frozenset({"data", "numbers"})
 
 _OTHERS = tuple(c for c in CONTACT_COLUMNS if c not in ALWAYS_WRITTEN)
+_ORDER = {c: i for i, c in enumerate(_OTHERS)}
 _UPDATES: dict[tuple[int, tuple[str, ...]], str] = {}
 
 
 def changed_columns(move: Move) -> tuple[str, ...]:
-    """The columns the UPDATE of `move` sets: those always written and those it changes."""
+    """The columns the UPDATE of `move` sets: those always written and, of those it
+    touched, the ones whose value changed (in table order: one statement per set)."""
+    touched = move.touched
+    if not touched:
+        return ALWAYS_WRITTEN
     before, after = move.before, move.after
-    return (*ALWAYS_WRITTEN, *[c for c in _OTHERS if after[c] != before[c]])
+    changed = [c for c in touched if c in _ORDER and after[c] != before[c]]
+    return (*ALWAYS_WRITTEN, *sorted(changed, key=_ORDER.__getitem__))
 
 
 def update_statement(q: Queries, columns: tuple[str, ...]) -> str:
@@ -71,9 +77,12 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transacti
     move's `first_ordinal` set to its first entry's place in the transaction) and the
     counters they change. A contact another writer changed first raises
     `ConcurrentUpdate`: the caller's transaction then writes nothing."""
-    groups: dict[tuple[str, ...], list[Move]] = {}
-    for move in moves:
-        groups.setdefault(changed_columns(move), []).append(move)
+    if len(moves) == 1:
+        groups = {changed_columns(moves[0]): list(moves)}
+    else:
+        groups = {}
+        for move in moves:
+            groups.setdefault(changed_columns(move), []).append(move)
     for columns, group in groups.items():
         sql = update_statement(q, columns)
         params = [_params(columns, m) for m in group]
@@ -83,7 +92,10 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transacti
             trigger = first.entries[0][4] if first.entries else "?"
             raise ConcurrentUpdate(first.before["id"], trigger, first.before["version"])
     for move in moves:
-        yield from _index_numbers(q, move)
+        before, after = move.before, move.after
+        if (after["phone_key"] != before["phone_key"] or after["numbers"] != before["numbers"]
+                or after["zone_key"] != before["zone_key"]):
+            yield from _index_numbers(q, move)
     tx: Transaction = yield transaction()
     entries = [entry for move in moves for entry in move.entries]
     if entries:

@@ -103,6 +103,31 @@ def test_this_process_s_subscribers_hear_each_transition_with_its_feed_position(
     assert heard and all(e.position == feed[(e.contact.id, e.entry.seq)] for e in heard)
 
 
+def test_subscribers_hear_the_feed_position_of_every_trigger_on_the_preview_path(engine: Engine) -> None:
+    """assign_next, accept, dial, answered, call_ended, wrap_up and a retry: each event
+    carries the position the feed gives its entry, never None."""
+    heard: list[TransitionEvent] = []
+    engine.subscribe(heard.append)
+    campaign = new_campaign(engine, DialMode.PREVIEW, default_region="US")
+    new_contacts(engine, campaign, "+1 212 555 0101", "+1 212 555 0102")
+    for outcome in ("completed", "busy"):
+        contact = engine.assign_next(campaign, "op1")
+        assert contact is not None
+        engine.accept(contact.id)
+        engine.dial(contact.id)
+        if outcome == "completed":
+            engine.answered(contact.id)
+            engine.call_ended(contact.id, outcome)
+            engine.wrap_up(contact.id, "success")
+        else:
+            engine.call_ended(contact.id, outcome)
+    feed = {(e.contact.id, e.entry.seq): e.position for e in engine.events(0, 100)}
+    triggers = {e.entry.trigger for e in heard}
+    assert {"assign_operator", "accept", "dial", "answered", "call_ended", "wrap_up"} <= triggers
+    assert [e.position for e in heard] == [feed[(e.contact.id, e.entry.seq)] for e in heard]
+    assert all(e.position is not None for e in heard)
+
+
 def test_a_subscription_to_every_process_hears_another_engine_s_transitions(engine: Engine, other: Engine) -> None:
     heard: list[TransitionEvent] = []
     subscription = engine.subscribe(heard.append, scope="all")

@@ -9,6 +9,10 @@ SELECT {c_contact_columns}, k.status, k.settings_version, k.policy_version,
 FROM ds_contact c JOIN ds_campaign k ON k.id = c.campaign_id
 WHERE c.id = ?
 
+-- name: data_version [sqlite]
+-- Changes when another connection commits (dialstate.store.rowcache).
+PRAGMA data_version
+
 -- name: contact_exists
 SELECT 1 FROM ds_contact WHERE id = ?
 

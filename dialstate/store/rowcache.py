@@ -1,0 +1,68 @@
+"""The contact rows a SQLite connection wrote last, so that its next trigger on one of
+them skips reading the row again.
+
+A trigger reads the contact with its campaign's status and versions and its blacklist
+fact (`select_contact`), about a tenth of its time. When this connection's previous
+transaction wrote that very row, the row as written is what the read would return,
+unless something else wrote since. SQLite says when that may be:
+
+- `PRAGMA data_version` changes when another connection (thread or process) commits;
+  the cache holds rows for one value of it, read inside the transaction that wrote
+  them (the writer lock was held, so nothing came between);
+- a write on this connection that did not keep its row here (a campaign change, a
+  blacklist entry, a bulk move, an import, a raw statement, a rollback) empties it.
+
+Only rows whose facts cannot change with time alone are kept: a contact with one
+number that is not on the blacklist (an entry's expiry would change the fact). The
+guarded UPDATE checks the version read, cached or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Rows one connection keeps at most.
+MAX_ROWS = 1024
+
+
+class RowCache:
+    """The rows of one connection's latest writes, valid for one `data_version`."""
+
+    __slots__ = ("_rows", "_version")
+
+    def __init__(self) -> None:
+        self._rows: dict[int, dict[str, Any]] = {}
+        self._version: int | None = None
+
+    def get(self, contact_id: int, version: int) -> dict[str, Any] | None:
+        """The row of `contact_id` as this connection last wrote it (a copy), if no
+        other connection committed since (`version`: `data_version` now)."""
+        if version != self._version:
+            self.clear()
+            return None
+        row = self._rows.get(contact_id)
+        return None if row is None else dict(row)
+
+    def keep(self, row: dict[str, Any] | None, version: int | None) -> None:
+        """After a commit: keep the row it wrote (read and written under `version`);
+        None (a transaction that wrote something else) empties the cache."""
+        if row is None or version is None:
+            self.clear()
+            return
+        rows = self._rows
+        if version != self._version:
+            rows.clear()
+            self._version = version
+        elif len(rows) >= MAX_ROWS and row["id"] not in rows:
+            del rows[next(iter(rows))]
+        rows[row["id"]] = row
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._version = None
+
+
+def keepable(row: dict[str, Any]) -> bool:
+    """Whether a row written by a trigger may be kept: one number, not on the
+    blacklist (facts that time alone cannot change)."""
+    return row["numbers"] is None and row["blacklisted"] is None
