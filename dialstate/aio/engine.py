@@ -76,6 +76,7 @@ class AsyncEngine:
         self._core = Core(self._db.q, self._db.backend, self._clock)
         self._api = Api(self._core, self._db.integrity_errors)
         self._subscribers = AsyncSubscribers()
+        self._db.sync.wants_positions = self._subscribers.__bool__
         self._feeds: set[AsyncFeedSubscription] = set()
         #: Subscribers being told of what a cancelled call committed.
         self._telling: set[asyncio.Task[None]] = set()

@@ -65,9 +65,11 @@ class Api:
         if key is not None and (not isinstance(key, str) or not key.strip() or "\x00" in key):
             raise InvalidArgument(f"idempotency_key must be non-empty text, got {key!r}")
         runner = self._core.runner
+        if key is None:
+            return Call(lambda: runner.unit(contact_id, trigger, actor, None))
 
         def recover(exc: BaseException) -> Call[Contact] | None:
-            if key is None or not isinstance(exc, self._lost_race):
+            if not isinstance(exc, self._lost_race):
                 return None
             return Call(lambda: _replay(runner.reply(key, contact_id, trigger), exc), write=False)
 

@@ -62,6 +62,7 @@ class Engine:
         self._core = Core(self._db.q, self._db.backend, self._clock)
         self._api = Api(self._core, self._db.integrity_errors)
         self._subscribers = Subscribers()
+        self._db.wants_positions = self._subscribers.__bool__
         self._feeds: set[FeedSubscription] = set()
 
     # -- basics ------------------------------------------------------------------------

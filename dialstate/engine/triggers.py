@@ -29,10 +29,16 @@ class Triggers:
     def __init__(self, q: Queries, rng: random.Random) -> None:
         self._q = q
         self._rng = rng
+        #: The triggers that decide nothing, made once (neither they nor their change
+        #: are ever changed).
+        self._simple: dict[tuple[str, ContactState], Trigger] = {}
 
     def simple(self, name: str, to_state: ContactState) -> Trigger:
-        change = plans.simple(name, to_state)
-        return Trigger(name, lambda facts, _: change)
+        trigger = self._simple.get((name, to_state))
+        if trigger is None:
+            change = plans.simple(name, to_state)
+            trigger = self._simple[name, to_state] = Trigger(name, lambda facts, _: change)
+        return trigger
 
     def assign_operator(self, operator_id: str) -> Trigger:
         check_text("operator_id", operator_id)

@@ -74,6 +74,10 @@ class Database:
         #: in tests: a hook that sleeps holds the transaction open; one that raises
         #: rolls it back).
         self.before_commit: list[Callable[[], None]] = []
+        #: Whether someone listens for the feed positions of what commits (a face's
+        #: subscribers): SQLite's are then looked up right after the commit, in the
+        #: same thread (else nobody pays for them).
+        self.wants_positions: Callable[[], bool] = lambda: False
         self.closed = False
         _after_fork.add(self)
 
@@ -188,7 +192,18 @@ class Database:
             raise
         if rows is not None:
             rows.keep(tx.kept, tx.data_version)
+        if tx.unplaced and self.wants_positions():
+            self._place(conn, tx)
         return result
+
+    def _place(self, conn: Any, tx: Transaction) -> None:
+        """The feed positions of a committed transaction's entries (SQLite: its first
+        entry's, read back). A failure leaves them to the face (`Feed.positions`):
+        the transaction committed all the same."""
+        try:
+            tx.base = int(conn.execute(self.q["entry_position"], tx.first).fetchone()[0])
+        except Exception:  # pragma: no cover - a connection that died just after its commit
+            pass
 
     def _read(self, conn: Any, work: Work[T], tx: Transaction) -> T:
         try:

@@ -33,11 +33,12 @@ from dialstate.store.statements import expand, queries
 IMPORT_CACHE_KIB = 65536
 
 Q = queries("sqlite")
-#: Each backend (a process's engine) folds the feed's entries into the counters once
-#: its transactions wrote this many, so a reader adds fewer than that many per process
-#: writing (the count is kept in memory: finding the positions crossed would cost
-#: each transition a read).
+#: The counters fold the feed's entries in once this many are not folded yet, so a
+#: reader adds about that many at most. A backend counts how many are waiting when it
+#: first writes and again each time it wrote `COUNT_EVERY` entries (one read of two
+#: index ends), not on every transition.
 FOLD_EVERY = 1024
+COUNT_EVERY = 64
 
 
 class SqliteBackend:
@@ -50,8 +51,9 @@ class SqliteBackend:
     def __init__(self, url: URL, lock_timeout: float) -> None:
         #: How long a write waits for another connection's lock before failing.
         self.lock_timeout = lock_timeout
-        #: Entries this backend wrote since it last folded them into the counters.
-        self._unfolded = 0
+        #: Entries this backend wrote since it last counted those not folded yet (as
+        #: if many, so that its first write transaction counts them).
+        self._written = COUNT_EVERY
         database = url.database
         if not database or database == ":memory:":
             # A private shared-cache memory database, so every connection sees it.
@@ -175,15 +177,16 @@ class SqliteBackend:
         return key - tx.base  # type: ignore[operator]
 
     def commit(self, conn: Any, tx: Transaction) -> None:
-        """Commit, folding the feed into the counters first once this backend's
-        transactions wrote `FOLD_EVERY` entries since it last did."""
-        unfolded = self._unfolded + tx.count
-        if unfolded >= FOLD_EVERY:
-            deltas = counters.of_groups(conn.execute(Q["unfolded_entries"]).fetchall())
-            conn.executemany(Q["stat_add"], counters.rows(deltas))
-            conn.execute(Q["feed_folded"], (time.time(),))
-            unfolded = 0
-        self._unfolded = unfolded  # under the writer lock: this process's threads take turns
+        """Commit, folding the feed into the counters first when `FOLD_EVERY` entries
+        wait for it (counted every `COUNT_EVERY` entries this backend writes)."""
+        written = self._written + tx.count
+        if tx.count and written >= COUNT_EVERY:
+            written = 0
+            if conn.execute(Q["unfolded_count"]).fetchone()[0] >= FOLD_EVERY:
+                deltas = counters.of_groups(conn.execute(Q["unfolded_entries"]).fetchall())
+                conn.executemany(Q["stat_add"], counters.rows(deltas))
+                conn.execute(Q["feed_folded"], (time.time(),))
+        self._written = written  # under the writer lock: this process's threads take turns
         conn.commit()
 
     #: Statistics counters are not folded by their readers here...

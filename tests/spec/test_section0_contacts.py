@@ -682,7 +682,7 @@ def _recount(engine: Engine, campaign_id: int) -> tuple[dict[str, int], dict[str
 
 def test_campaign_stats_match_a_recount_through_thousands_of_transitions_imports_and_bulk_moves(
         engine: Engine) -> None:
-    # SQLite folds the feed into its counters every 1024 positions, PostgreSQL its delta
+    # SQLite folds the feed into its counters once 1024 entries wait, PostgreSQL its delta
     # rows every few hundred: the counts must agree with the rows before, across and
     # after each fold, for every campaign.
     first = new_campaign(engine, DialMode.AGENTLESS, name="first", **GERMAN)
@@ -715,3 +715,46 @@ def test_campaign_stats_match_a_recount_through_thousands_of_transitions_imports
         assert dict(stats.by_state) == by_state and dict(stats.attempts_by_outcome) == by_outcome
         assert stats.total == sum(by_state.values())
     assert checked >= 10 and len(engine.events(limit=10_000)) > 2048
+
+
+def test_short_lived_engines_that_each_write_a_little_still_fold_the_counters(
+        sqlite_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CLI command or a webhook handler per process: each engine writes a transition
+    # or two and is gone. The feed's entries must still be folded into the counters
+    # (else every campaign_stats adds up all of them): each engine counts the waiting
+    # entries when it first writes. Smaller thresholds make it quick to see.
+    from dialstate.store import sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "FOLD_EVERY", 8)
+    monkeypatch.setattr(sqlite_backend, "COUNT_EVERY", 4)
+    setup = Engine(sqlite_url, clock=clock)
+    campaign = new_campaign(setup, DialMode.AGENTLESS, **GERMAN)
+    ids = list(setup.add_contacts(campaign, [f"030 {2000000 + n}" for n in range(5)]).contact_ids)
+    setup.close()
+
+    def waiting(engine: Engine) -> int:
+        with engine.database.reading() as conn:
+            return int(engine.database.execute(conn, sqlite_backend.Q["unfolded_count"]).fetchone()[0])
+
+    most = 0
+    for round_ in range(6):
+        for cid in ids:
+            engine = Engine(sqlite_url, clock=clock)  # a process of its own
+            try:
+                if round_ % 2 == 0:
+                    engine.dial(cid)
+                else:
+                    engine.call_ended(cid, Outcome.BUSY)
+                    engine.retry_due(cid)
+                most = max(most, waiting(engine))
+            finally:
+                engine.close()
+    assert most <= 8 + 2, "each engine folded what waited when it first wrote"
+    check = Engine(sqlite_url, clock=clock)
+    try:
+        stats = check.campaign_stats(campaign)
+        by_state, by_outcome = _recount(check, campaign)
+        assert dict(stats.by_state) == by_state and dict(stats.attempts_by_outcome) == by_outcome
+        assert sum(by_outcome.values()) == 3 * len(ids)
+    finally:
+        check.close()

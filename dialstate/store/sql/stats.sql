@@ -27,6 +27,11 @@ FROM ds_history h JOIN ds_contact c ON c.id = h.contact_id
 WHERE h.position > COALESCE((SELECT position FROM ds_consumer WHERE name = ''), 0)
 GROUP BY c.campaign_id, h.from_state, h.to_state, h.trigger, h.outcome
 
+-- name: unfolded_count [sqlite]
+-- How many entries the counters do not hold yet (the ends of two indexes).
+SELECT COALESCE((SELECT MAX(position) FROM ds_history), 0)
+     - COALESCE((SELECT position FROM ds_consumer WHERE name = ''), 0)
+
 -- name: feed_folded [sqlite]
 -- The counters now hold every entry (the writer lock is held). Parameter: now.
 INSERT INTO ds_consumer (name, position, updated_at)
