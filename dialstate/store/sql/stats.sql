@@ -3,8 +3,8 @@
 --
 -- SQLite: the history is the counters' log. `ds_stat` holds the sums of the entries up
 -- to a place in the feed (the feed consumer named '', a name no subscriber can take);
--- a reader adds the entries after it, and the writer whose entries cross a multiple
--- of 1024 positions folds them in (dialstate.store.sqlite). A transition writes
+-- a reader adds the entries after it, and a writer that finds 1024 of them waiting
+-- folds them in (dialstate.store.sqlite: FOLD_EVERY, COUNT_EVERY). A transition writes
 -- nothing for its counters. What an entry counts: dialstate.store.counters.
 --
 -- PostgreSQL: each transaction adds delta rows, which no two transactions share, and a
