@@ -128,6 +128,16 @@ def engine(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[Engi
 
 
 @pytest.fixture
+def other(engine: Engine, clock: VirtualClock) -> Iterator[Engine]:
+    """A second (sync) engine on the `engine` fixture's database: what another process
+    would do."""
+    second = Engine(engine.url if "sqlite" in engine.url else engine.database.url.render_as_string(False),
+                    clock=clock)
+    yield second
+    second.close()
+
+
+@pytest.fixture
 def isolated_dialects(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let a test register dialects without leaking them into other tests."""
     module = importlib.import_module("dialstate.outcomes.normalize")  # the function shares its name

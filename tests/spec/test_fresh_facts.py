@@ -6,25 +6,13 @@ must be seen all the same.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from dialstate import ContactState, DialMode, Engine, InvalidTransition, NotCallable
-from dialstate.testing import VirtualClock
 from tests.support.walk import new_campaign, new_contacts
 
 S = ContactState
 PHONE = "+1 212 555 0101"
-
-
-@pytest.fixture
-def other(engine: Engine, clock: VirtualClock) -> Iterator[Engine]:
-    """A second engine on the same database: what another process would do."""
-    second = Engine(engine.url if "sqlite" in engine.url else engine.database.url.render_as_string(False),
-                    clock=clock)
-    yield second
-    second.close()
 
 
 def accepted(engine: Engine) -> tuple[int, int]:

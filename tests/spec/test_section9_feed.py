@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ from tests.support.waiting import wait_until
 from tests.support.walk import new_campaign, new_contacts, walk_to
 
 S = ContactState
-
-
-@pytest.fixture
-def other(engine: Engine, clock: VirtualClock) -> Iterator[Engine]:
-    """A second engine on the same database: what another process would do."""
-    second = Engine(engine.url if "sqlite" in engine.url else engine.database.url.render_as_string(False),
-                    clock=clock)
-    yield second
-    second.close()
 
 
 def busy_calls(engine: Engine, n: int) -> int:
