@@ -54,10 +54,12 @@ def contacts(n: int) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def database(pg: str | None) -> Iterator[str]:
+def database(pg: str | None, name: str = "claiming.db") -> Iterator[str]:
+    """A SQLite file `name` in a temporary folder, or a scratch database on the
+    PostgreSQL server `pg`."""
     if pg is None:
         with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'claiming.db'}"
+            yield f"sqlite:///{Path(tmp) / name}"
         return
     with scratch_pg_database(pg, prefix="dialstate_bench") as url:
         yield url

@@ -25,31 +25,19 @@ import argparse
 import multiprocessing as mp
 import resource
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 # This script's folder comes first on sys.path, and its neighbour `transitions.py` would
-# shadow the `transitions` library the engine is built on: take the folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# shadow the `transitions` library the engine is built on (and this script the stdlib's
+# `numbers`): move the folder to the end, where `claiming` is still found.
+HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(HERE)] + [HERE]
 
-from dialstate import CallingWindow, DialMode, Engine  # noqa: E402
-from dialstate.testing import scratch_pg_database  # noqa: E402
+from claiming import NOW, WINDOW, ZONES, database  # noqa: E402  (the same campaign and zones)
 
-NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-WINDOW = CallingWindow("09:00", "21:00")
-ZONES = (
-    "Pacific/Pago_Pago", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles",
-    "America/Denver", "America/Chicago", "America/New_York", "America/Halifax",
-    "America/St_Johns", "America/Sao_Paulo", "Atlantic/South_Georgia", "Atlantic/Azores",
-    "Europe/London", "Europe/Berlin", "Europe/Athens", "Europe/Moscow", "Asia/Tehran",
-    "Asia/Dubai", "Asia/Kabul", "Asia/Karachi", "Asia/Kolkata", "Asia/Kathmandu",
-    "Asia/Dhaka", "Asia/Bangkok", "Asia/Shanghai", "Asia/Tokyo", "Australia/Adelaide",
-    "Australia/Sydney", "Pacific/Noumea", "Pacific/Auckland",
-)
+from dialstate import DialMode, Engine  # noqa: E402
 
 
 def number(i: int) -> str:
@@ -69,16 +57,6 @@ def people(n: int, count: int) -> Iterator[dict[str, object]]:
             own = ZONES[(i + 7) % len(ZONES)] if k == 2 and i % 10 == 0 else zone
             phones.append({"phone": number(k * n + i), "label": ("home", "mobile", "work")[k], "timezone": own})
         yield {"phones": phones}
-
-
-@contextmanager
-def database(pg: str | None, name: str) -> Iterator[str]:
-    if pg is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / name}"
-        return
-    with scratch_pg_database(pg, prefix="dialstate_bench") as url:
-        yield url
 
 
 def claiming(args: argparse.Namespace) -> None:

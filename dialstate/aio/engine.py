@@ -48,6 +48,7 @@ from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
 from dialstate.store.aio import AsyncDatabase
+from dialstate.store.feed import place
 
 T = TypeVar("T")
 S = ContactState
@@ -212,8 +213,8 @@ class AsyncEngine:
     async def _tell(self, done: Done[Any]) -> None:
         subscribers = self._subscribers
         if subscribers and (done.events or done.moved):
-            if done.tx is not None and done.tx.unplaced:
-                await self._db.read(self._core.feed.positions(done.tx))
+            if done.tx is not None and done.tx.unplaced:  # a subscriber came meanwhile
+                await self._db.read(place(self._db.q, done.tx))
             await subscribers.written_async(done)
             if done.moved:
                 for event in await self._db.read(self._core.contacts.events(done.moved)):

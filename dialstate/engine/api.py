@@ -65,15 +65,19 @@ class Api:
         if key is not None and (not isinstance(key, str) or not key.strip() or "\x00" in key):
             raise InvalidArgument(f"idempotency_key must be non-empty text, got {key!r}")
         runner = self._core.runner
+
+        def work() -> Work[Done[Contact]]:
+            return runner.unit(contact_id, trigger, actor, key)
+
         if key is None:
-            return Call(lambda: runner.unit(contact_id, trigger, actor, None))
+            return Call(work)
 
         def recover(exc: BaseException) -> Call[Contact] | None:
             if not isinstance(exc, self._lost_race):
                 return None
             return Call(lambda: _replay(runner.reply(key, contact_id, trigger), exc), write=False)
 
-        return Call(lambda: runner.unit(contact_id, trigger, actor, key), recover=recover)
+        return Call(work, recover=recover)
 
     def simple(self, contact_id: int, name: str, to_state: ContactState, actor: str | None,
                key: str | None) -> Call[Contact]:

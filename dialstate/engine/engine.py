@@ -35,6 +35,7 @@ from dialstate.models.types import from_epoch
 from dialstate.outcomes import Outcome
 from dialstate.policy import CallingWindow, RetryPolicy
 from dialstate.store.database import Database
+from dialstate.store.feed import place
 
 T = TypeVar("T")
 S = ContactState
@@ -157,8 +158,8 @@ class Engine:
             return self._call(other)
         subscribers = self._subscribers
         if subscribers and (done.events or done.moved):
-            if done.tx is not None and done.tx.unplaced:
-                db.read(self._core.feed.positions(done.tx))
+            if done.tx is not None and done.tx.unplaced:  # a subscriber came meanwhile
+                db.read(place(db.q, done.tx))
             subscribers.written(done)
             if done.moved:
                 for event in db.read(self._core.contacts.events(done.moved)):

@@ -7,7 +7,6 @@ from dialstate.engine.clock import Clock
 from dialstate.engine.snapshots import Contact, TransitionEvent, history_entry
 from dialstate.errors import InvalidArgument
 from dialstate.store import rows
-from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, all_rows, count, one, value
 from dialstate.store.rows import CONTACT_COLUMNS, ENTRY_COLUMNS
 from dialstate.store.statements import Queries
@@ -37,13 +36,6 @@ class Feed:
         width = len(ENTRY_COLUMNS)
         return [TransitionEvent(Contact.from_row(rows.contact(r[width:], CONTACT_COLUMNS)),
                                 history_entry(rows.history(r[:width]))) for r in found]
-
-    def positions(self, tx: Transaction) -> Work[None]:
-        """After the commit, the feed positions of a transaction's entries, where its
-        writes did not need them (SQLite: a read of the first one's)."""
-        first = tx.first
-        if tx.base is None and first is not None:
-            tx.base = int((yield one(self._q["entry_position"], first))[0])
 
     def end(self) -> Work[int]:
         """The newest position in the feed (0 when it is empty)."""

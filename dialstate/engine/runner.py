@@ -106,7 +106,7 @@ class Runner:
                 facts.number = pick_number(facts, now, override)
         extra = (yield from trigger.load(facts)) if trigger.load is not None else None
         move = to_move(facts, trigger.plan(facts, extra), actor, machine)
-        yield from writer.write(q, self._backend, [move])
+        yield from writer.write(q, self._backend, [move], tx)
         moved: list[tuple[int, int]] = []
         if move.blacklist is not None:
             moved = yield from blacklist_numbers(q, self._backend, self._configs, move.blacklist, now, actor,

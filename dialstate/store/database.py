@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from dialstate.errors import ConfigurationError, DatabaseUnavailable, EngineClosed
-from dialstate.store.feed import Transaction
+from dialstate.store.feed import Transaction, place
 from dialstate.store.ops import ALL, COPY, COUNT, MANY, ONE, PULL, TX, Work
 from dialstate.store.postgres import PostgresBackend
+from dialstate.store.rowcache import RowCache
 from dialstate.store.sqlite import SqliteBackend
 from dialstate.store.statements import queries
 
@@ -171,7 +172,7 @@ class Database:
     def _write(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, bulk: bool,
                tx: Transaction) -> T:
         backend = self.backend
-        rows = tx.rows = getattr(self._local, "rows", None)
+        rows = tx.rows = self._row_cache()
         backend.begin(conn)
         try:
             if bulk:
@@ -197,11 +198,11 @@ class Database:
         return result
 
     def _place(self, conn: Any, tx: Transaction) -> None:
-        """The feed positions of a committed transaction's entries (SQLite: its first
-        entry's, read back). A failure leaves them to the face (`Feed.positions`):
-        the transaction committed all the same."""
+        """The feed positions of a committed transaction's entries, read in the
+        committing thread (an awaited read after the commit could be cancelled). A
+        failure leaves them to the face: the transaction committed all the same."""
         try:
-            tx.base = int(conn.execute(self.q["entry_position"], tx.first).fetchone()[0])
+            self._drive(conn, place(self.q, tx), None, Transaction())
         except Exception:  # pragma: no cover - a connection that died just after its commit
             pass
 
@@ -272,8 +273,12 @@ class Database:
         finally:
             work.close()
 
+    def _row_cache(self) -> RowCache | None:
+        """This thread's connection's cache of the rows it wrote (SQLite files)."""
+        return getattr(self._local, "rows", None)
+
     def rollback(self, conn: Any) -> None:
-        rows = getattr(self._local, "rows", None)
+        rows = self._row_cache()
         if rows is not None:
             rows.clear()
         try:
@@ -287,7 +292,7 @@ class Database:
     def transaction(self) -> Iterator[Any]:
         """One write transaction on this thread's connection; yields the connection."""
         conn = self.connection()
-        rows = getattr(self._local, "rows", None)
+        rows = self._row_cache()
         if rows is not None:  # what it writes is not known here
             rows.clear()
         self.backend.begin(conn)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dialstate.store.ops import Work, one
 from dialstate.store.rowcache import RowCache
+from dialstate.store.statements import Queries
 
 
 class Transaction:
@@ -47,9 +49,18 @@ class Transaction:
     @property
     def unplaced(self) -> bool:
         """Whether the positions of its entries are still to be looked up (SQLite
-        finds them when they are asked for: `Feed.positions`)."""
+        finds them when they are asked for: `place`)."""
         return self.base is None and self.first is not None
 
     def position(self, ordinal: int) -> int | None:
         """The feed position of the entry with `ordinal` (once the base is known)."""
         return None if self.base is None else self.base + ordinal
+
+
+def place(q: Queries, tx: Transaction) -> Work[None]:
+    """After the commit, the feed positions of a transaction's entries, where its
+    writes did not need them (SQLite: a read of the first one's). The driver runs it
+    when a subscriber listens; a face again if one subscribed meanwhile."""
+    first = tx.first
+    if tx.base is None and first is not None:
+        tx.base = int((yield one(q["entry_position"], first))[0])

@@ -31,6 +31,9 @@ Backend = SqliteBackend | PostgresBackend
 
 #: What a bulk move clears: whatever ties a contact to an operator or a time.
 BULK_CLEARS = ("next_attempt_at", "operator_id", "callback_operator_id", "personal_until")
+#: The columns that say a contact's numbers and their zones (`ds_number` and the zone
+#: sets follow them).
+_NUMBER_COLUMNS = frozenset({"phone_key", "numbers", "zone_key"})
 #: Columns stored as JSON text.
 _JSON_COLUMNS = frozenset({"data", "numbers"})
 
@@ -72,17 +75,15 @@ def _params(columns: tuple[str, ...], move: Move) -> tuple[Any, ...]:
     return (*values, move.before["id"], move.before["version"])
 
 
-def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transaction]:
+def write(q: Queries, backend: Backend, moves: Sequence[Move], tx: Transaction | None = None) -> Work[Transaction]:
     """Write each move's row (guarded by the version it was read at), its entries (each
     move's `first_ordinal` set to its first entry's place in the transaction) and the
-    counters they change. A contact another writer changed first raises
-    `ConcurrentUpdate`: the caller's transaction then writes nothing."""
-    if len(moves) == 1:
-        groups = {changed_columns(moves[0]): list(moves)}
-    else:
-        groups = {}
-        for move in moves:
-            groups.setdefault(changed_columns(move), []).append(move)
+    counters they change; `tx` is the unit's transaction, when it has asked for it
+    already. A contact another writer changed first raises `ConcurrentUpdate`: the
+    caller's transaction then writes nothing."""
+    groups: dict[tuple[str, ...], list[Move]] = {}
+    for move in moves:
+        groups.setdefault(changed_columns(move), []).append(move)
     for columns, group in groups.items():
         sql = update_statement(q, columns)
         params = [_params(columns, m) for m in group]
@@ -92,11 +93,10 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move]) -> Work[Transacti
             trigger = first.entries[0][4] if first.entries else "?"
             raise ConcurrentUpdate(first.before["id"], trigger, first.before["version"])
     for move in moves:
-        before, after = move.before, move.after
-        if (after["phone_key"] != before["phone_key"] or after["numbers"] != before["numbers"]
-                or after["zone_key"] != before["zone_key"]):
+        if not move.touched.isdisjoint(_NUMBER_COLUMNS):
             yield from _index_numbers(q, move)
-    tx: Transaction = yield transaction()
+    if tx is None:
+        tx = yield transaction()
     entries = [entry for move in moves for entry in move.entries]
     if entries:
         ordinal = yield from backend.insert_entries(tx, entries)
