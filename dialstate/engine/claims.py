@@ -26,7 +26,8 @@ from dialstate.engine.snapshots import Contact
 from dialstate.engine.states import ContactState
 from dialstate.errors import InvalidArgument
 from dialstate.store import rows, writer
-from dialstate.store.ops import Work, all_rows
+from dialstate.store.ops import Work, all_rows, one
+from dialstate.store.rowcache import keepable
 from dialstate.store.rows import CONTACT_COLUMNS
 from dialstate.store.statements import Queries
 from dialstate.store.writer import Backend
@@ -80,7 +81,10 @@ class Claims:
         machine = machine_for(cfg.mode)
         moves = []
         for row in candidates:
-            row.update(campaign_status=status, policy_version=cfg.policy_version, blacklisted=False)
+            # The facts `select_contact` reads with a row: a ready contact's number is
+            # not on the blacklist (adding an entry moves it to `blacklisted`).
+            row.update(campaign_status=status, settings_version=cfg.settings_version,
+                       policy_version=cfg.policy_version, blacklisted=None)
             facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
             if times and not callability(facts, now).callable:
                 continue  # its retry policy's rolling cap holds it back for now
@@ -95,6 +99,9 @@ class Claims:
         if not moves:
             return Done([])
         tx = yield from writer.write(q, self._backend, moves)
+        if tx.rows is not None:  # the next trigger on one of them need not read it again
+            tx.data_version = (yield one(q["data_version"]))[0]
+            tx.kept = [m.after for m in moves if keepable(m.after)]
         contacts = [Contact.from_row(m.after) for m in moves]
         return Done(contacts, [(c, m.entries, m.first_ordinal) for c, m in zip(contacts, moves, strict=True)],
                     tx=tx)

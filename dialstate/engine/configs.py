@@ -36,7 +36,8 @@ class Configs:
             if campaign["settings_version"] != settings_version:  # changed meanwhile: read the current
                 key = (campaign_id, campaign["settings_version"], policy_version)
             policy = yield from self.policy(campaign_id, policy_version)
-            cfg = CampaignConfig(campaign_id, CampaignSettings.from_row(campaign), policy, policy_version)
+            cfg = CampaignConfig(campaign_id, CampaignSettings.from_row(campaign), policy, policy_version,
+                                 campaign["settings_version"])
             with self._lock:
                 self._configs[key] = cfg
         return cfg

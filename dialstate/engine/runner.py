@@ -112,7 +112,7 @@ class Runner:
             moved = yield from blacklist_numbers(q, self._backend, self._configs, move.blacklist, now, actor,
                                                  "do not call", exclude=contact_id)
         elif tx.rows is not None and keepable(move.after):
-            tx.kept = move.after
+            tx.kept = [move.after]
         contact = Contact.from_row(move.after)
         if key is not None:
             yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now,

@@ -129,6 +129,8 @@ class CampaignConfig:
     settings: CampaignSettings
     policy: RetryPolicy
     policy_version: int
+    #: The version of the settings (a change of settings is a new one).
+    settings_version: int = 0
     _timeouts: dict[ContactState, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property

@@ -86,6 +86,8 @@ class _DelayTable(Mapping[Outcome, "float | None"]):
         self._items = dict(items)
 
     def __getitem__(self, key: Outcome | str) -> float | None:
+        if type(key) is Outcome:
+            return self._items[key]
         return self._items[Outcome(key)] if isinstance(key, str) else self._items[key]
 
     def __iter__(self) -> Iterator[Outcome]:
@@ -294,6 +296,8 @@ class RetryPolicy:
 
 
 def _runtime_outcome(outcome: Outcome | str) -> Outcome:
+    if type(outcome) is Outcome:  # on every decision: skip the enum's lookup by value
+        return outcome
     try:
         return Outcome(outcome)
     except ValueError:

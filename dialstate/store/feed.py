@@ -35,10 +35,10 @@ class Transaction:
         #: Whether the commit was under way (when it fails, it may have gone through).
         self.committing = False
         #: SQLite: the rows this connection wrote last (`dialstate.store.rowcache`),
-        #: the `data_version` read inside this transaction, and the row it keeps.
+        #: the `data_version` read inside this transaction, and the rows it keeps.
         self.rows = rows
         self.data_version: int | None = None
-        self.kept: dict[str, Any] | None = None
+        self.kept: list[dict[str, Any]] | None = None
 
     def take(self, n: int) -> int:
         """Reserve `n` ordinals; returns the first."""

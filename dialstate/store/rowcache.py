@@ -43,19 +43,20 @@ class RowCache:
         row = self._rows.get(contact_id)
         return None if row is None else dict(row)
 
-    def keep(self, row: dict[str, Any] | None, version: int | None) -> None:
-        """After a commit: keep the row it wrote (read and written under `version`);
+    def keep(self, rows: list[dict[str, Any]] | None, version: int | None) -> None:
+        """After a commit: keep the rows it wrote (read and written under `version`);
         None (a transaction that wrote something else) empties the cache."""
-        if row is None or version is None:
+        if rows is None or version is None:
             self.clear()
             return
-        rows = self._rows
+        kept = self._rows
         if version != self._version:
-            rows.clear()
+            kept.clear()
             self._version = version
-        elif len(rows) >= MAX_ROWS and row["id"] not in rows:
-            del rows[next(iter(rows))]
-        rows[row["id"]] = row
+        for row in rows:
+            if len(kept) >= MAX_ROWS and row["id"] not in kept:
+                del kept[next(iter(kept))]
+            kept[row["id"]] = row
 
     def clear(self) -> None:
         self._rows.clear()

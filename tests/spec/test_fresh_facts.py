@@ -91,3 +91,39 @@ def test_a_rolled_back_trigger_leaves_nothing_behind_for_the_next(engine: Engine
     dialed = engine.dial(contact_id)
     assert dialed.state == S.DIALING and dialed.attempts == 1
     assert len(dials(engine, contact_id)) == 1
+
+
+@pytest.mark.parametrize("who", ["other engine", "same engine"])
+def test_a_number_blacklisted_right_after_its_claim_is_never_dialed(engine: Engine, other: Engine,
+                                                                     who: str) -> None:
+    campaign = new_campaign(engine, DialMode.PREVIEW, default_region="US")
+    (contact_id,) = new_contacts(engine, campaign, PHONE)
+    assert engine.assign_next(campaign, "op1") is not None  # the last write on its connection
+    (other if who == "other engine" else engine).blacklist_phone(PHONE, region="US")
+    with pytest.raises((NotCallable, InvalidTransition)):
+        engine.accept(contact_id)
+        engine.dial(contact_id)
+    assert dials(engine, contact_id) == []
+    assert engine.get_contact(contact_id).state == S.BLACKLISTED
+
+
+def test_the_triggers_after_a_claim_decide_on_the_row_as_stored(engine: Engine, other: Engine) -> None:
+    """What a trigger returns right after a claim (assign_next, or dial_next of many)
+    is what a fresh read of the contact gives once it committed, field for field."""
+    preview = new_campaign(engine, DialMode.PREVIEW, default_region="US")
+    new_contacts(engine, preview, {"phone": PHONE, "priority": 3, "data": {"crm": 1}, "external_id": "a-1"})
+    claimed = engine.assign_next(preview, "op1")
+    assert claimed is not None
+    assert claimed == other.get_contact(claimed.id)
+    for step in (engine.accept, engine.dial, engine.answered):
+        assert step(claimed.id) == other.get_contact(claimed.id)
+
+    predictive = new_campaign(engine, DialMode.PREDICTIVE, default_region="US")
+    ids = new_contacts(engine, predictive, *(f"+1 212 555 {200 + i:04d}" for i in range(5)))
+    dialed = engine.dial_next(predictive, 5)
+    assert sorted(c.id for c in dialed) == ids
+    assert dialed == [other.get_contact(c.id) for c in dialed]
+    for contact in dialed:
+        assert engine.answered(contact.id) == other.get_contact(contact.id)
+        ended = engine.call_ended(contact.id, "busy")
+        assert ended.state == S.RETRY_SCHEDULED and ended == other.get_contact(contact.id)
