@@ -24,6 +24,10 @@ class Configs:
         self._configs: dict[tuple[int, int, int], CampaignConfig] = {}
         self._lock = threading.Lock()
 
+    def known(self, campaign_id: int, settings_version: int, policy_version: int) -> CampaignConfig | None:
+        """The config if it was read already (no unit of work: on every trigger)."""
+        return self._configs.get((campaign_id, settings_version, policy_version))
+
     def get(self, campaign_id: int, settings_version: int, policy_version: int) -> Work[CampaignConfig]:
         key = (campaign_id, settings_version, policy_version)
         cfg = self._configs.get(key)

@@ -84,7 +84,8 @@ class Runner:
                 return Done(reply)
         tx: Transaction = yield transaction()
         row = yield from self._row(contact_id, tx, now)
-        cfg = yield from self._configs.get(row["campaign_id"], row["settings_version"], row["policy_version"])
+        versions = row["campaign_id"], row["settings_version"], row["policy_version"]
+        cfg = self._configs.known(*versions) or (yield from self._configs.get(*versions))
         state = row["state"]
         if trigger.check_call:
             _check_call(contact_id, state, trigger.name, trigger.call_id, row["call_id"])

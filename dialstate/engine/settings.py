@@ -132,30 +132,21 @@ class CampaignConfig:
     #: The version of the settings (a change of settings is a new one).
     settings_version: int = 0
     _timeouts: dict[ContactState, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # The settings every decision reads, as plain attributes (a property per read
+    # added up on the per-transition path).
+    mode: DialMode = field(init=False, repr=False, compare=False)
+    window: CallingWindow | None = field(init=False, repr=False, compare=False)
+    timezone: str = field(init=False, repr=False, compare=False)
+    default_region: str | None = field(init=False, repr=False, compare=False)
+    timers: Mapping[str, float] = field(init=False, repr=False, compare=False)
+    default_disposition: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def mode(self) -> DialMode:
-        return self.settings.mode
-
-    @property
-    def window(self) -> CallingWindow | None:
-        return self.settings.calling_window
-
-    @property
-    def timezone(self) -> str:
-        return self.settings.timezone
-
-    @property
-    def default_region(self) -> str | None:
-        return self.settings.default_region
-
-    @property
-    def timers(self) -> Mapping[str, float]:
-        return self.settings.timers
-
-    @property
-    def default_disposition(self) -> str:
-        return self.settings.default_disposition
+    def __post_init__(self) -> None:
+        s = self.settings
+        for name, value in (("mode", s.mode), ("window", s.calling_window), ("timezone", s.timezone),
+                            ("default_region", s.default_region), ("timers", s.timers),
+                            ("default_disposition", s.default_disposition)):
+            object.__setattr__(self, name, value)
 
     @cached_property
     def dispositions(self) -> Mapping[str, Meaning]:

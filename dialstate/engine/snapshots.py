@@ -104,6 +104,9 @@ class Number(NamedTuple):
 
 
 _SINGLE_STATUS = {"invalid_record": INVALID, "blacklisted": BLACKLISTED}
+#: Builds a named tuple from its values without the Python-level `__new__` of
+#: `Number(...)` (on every snapshot).
+_tuple_new = tuple.__new__
 
 
 def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | None) -> tuple[Number, ...]:
@@ -112,8 +115,8 @@ def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | 
     listed = row["numbers"]
     if not listed:
         at = row["last_attempt_at"]
-        return (Number(row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], CALLABLE), row["attempts"],
-                       outcome, None if at is None else _fromtimestamp(at, UTC)),)
+        return (_tuple_new(Number, (row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], CALLABLE),
+                                    row["attempts"], outcome, None if at is None else _fromtimestamp(at, UTC))),)
     banned = row.get("banned_numbers") or ()
     out = []
     for n in listed:

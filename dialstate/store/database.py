@@ -193,7 +193,7 @@ class Database:
             raise
         if rows is not None:
             rows.keep(tx.kept, tx.data_version)
-        if tx.unplaced and self.wants_positions():
+        if self.wants_positions() and tx.unplaced:
             self._place(conn, tx)
         return result
 
