@@ -13,8 +13,10 @@ unless something else wrote since. SQLite says when that may be:
   blacklist entry, a bulk move, an import, a raw statement, a rollback) empties it.
 
 Only rows whose facts cannot change with time alone are kept: a contact with one
-number that is not on the blacklist (an entry's expiry would change the fact). The
-guarded UPDATE checks the version read, cached or not.
+number that is not on the blacklist (an entry's expiry would change the fact). A
+trigger keeps the row it wrote; a claim (`assign_next`, `dial_next`) the rows it took,
+whose numbers are not on the blacklist (adding an entry moves the ready contacts that
+have its number). The guarded UPDATE checks the version read, cached or not.
 """
 
 from __future__ import annotations
