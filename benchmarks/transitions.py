@@ -94,13 +94,15 @@ CREATE UNIQUE INDEX history_position ON history (position);
 CREATE INDEX history_call ON history (call_id) WHERE trigger = 'dial';
 """
 
+#: The preview path as the engine writes it: (from, to, trigger, timer seconds or None,
+#: the columns besides those every write sets).
 PATH = [
-    ("ready", "operator_assigned", "assign_operator", 300.0),
-    ("operator_assigned", "before_call_work", "accept", 30.0),
-    ("before_call_work", "dialing", "dial", 120.0),
-    ("dialing", "call_in_progress", "answered", 7200.0),
-    ("call_in_progress", "after_call_work", "call_ended", 120.0),
-    ("after_call_work", "success", "wrap_up", None),
+    ("ready", "operator_assigned", "assign_operator", 300.0, ("operator_id",)),
+    ("operator_assigned", "before_call_work", "accept", 30.0, ()),
+    ("before_call_work", "dialing", "dial", 120.0, ("attempts", "call_id", "last_attempt_at")),
+    ("dialing", "call_in_progress", "answered", 7200.0, ()),
+    ("call_in_progress", "after_call_work", "call_ended", 120.0, ("last_outcome",)),
+    ("after_call_work", "success", "wrap_up", None, ()),
 ]
 
 PLAIN_ENTRY = "INSERT INTO history (contact_id, seq, from_state, to_state, trigger, at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -126,7 +128,7 @@ def raw_blocks(path: Path, n: int, block: int, feed: bool) -> Iterator[float]:
         for cid in range(first, first + block):
             version = seq = 1
             call_id = None
-            for from_state, to_state, trigger, timer in PATH:
+            for from_state, to_state, trigger, timer, _ in PATH:
                 now = time.time()
                 if feed:
                     if trigger == "dial":
@@ -171,16 +173,6 @@ def gate_off(blocks: Iterator[float]) -> Iterator[float]:
         yield took
 
 
-#: The preview path as the engine writes it: (from, to, trigger, timer seconds or None,
-#: the columns besides those every write sets).
-ENGINE_PATH = [
-    ("ready", "operator_assigned", "assign_operator", 300.0, ("operator_id",)),
-    ("operator_assigned", "before_call_work", "accept", 30.0, ()),
-    ("before_call_work", "dialing", "dial", 120.0, ("attempts", "call_id", "last_attempt_at")),
-    ("dialing", "call_in_progress", "answered", 7200.0, ()),
-    ("call_in_progress", "after_call_work", "call_ended", 120.0, ("last_outcome",)),
-    ("after_call_work", "success", "wrap_up", None, ()),
-]
 ENTRY_COLUMNS = ("contact_id, seq, from_state, to_state, trigger, at, actor, attempt, call_id, outcome, raw_code, "
                  "dialect, policy_version, note, phone, position")
 
@@ -200,7 +192,7 @@ def same_schema_blocks(path: Path, n: int, block: int) -> Iterator[float]:
     numbers = dict(conn.execute("SELECT id, phone_key FROM ds_contact"))
     updates = {trigger: "UPDATE ds_contact SET state = ?, version = ?, seq = ?, updated_at = ?, due_at = ?, "
                "ready_since = ?" + "".join(f", {c} = ?" for c in extra) + " WHERE id = ? AND version = ?"
-               for _, _, trigger, _, extra in ENGINE_PATH}
+               for _, _, trigger, _, extra in PATH}
     entry = (f"INSERT INTO ds_history ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, 1, "
              "NULL, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM ds_history))")
     for first in range(0, n, block):
@@ -216,7 +208,7 @@ def same_writes(conn: sqlite3.Connection, cid: int, number: str, updates: dict[s
     version = seq = 1
     call_id = outcome = None
     attempts = 0
-    for from_state, to_state, trigger, timer, extra in ENGINE_PATH:
+    for from_state, to_state, trigger, timer, extra in PATH:
         now = time.time()
         values: dict[str, object] = {"operator_id": "op1"}
         if trigger == "dial":

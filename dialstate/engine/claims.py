@@ -26,8 +26,8 @@ from dialstate.engine.snapshots import Contact
 from dialstate.engine.states import ContactState
 from dialstate.errors import InvalidArgument
 from dialstate.store import rows, writer
-from dialstate.store.ops import Work, all_rows, one
-from dialstate.store.rowcache import keepable
+from dialstate.store.ops import Work, all_rows
+from dialstate.store.rowcache import keep_written
 from dialstate.store.rows import CONTACT_COLUMNS
 from dialstate.store.statements import Queries
 from dialstate.store.writer import Backend
@@ -99,9 +99,8 @@ class Claims:
         if not moves:
             return Done([])
         tx = yield from writer.write(q, self._backend, moves)
-        if tx.rows is not None:  # the next trigger on one of them need not read it again
-            tx.data_version = (yield one(q["data_version"]))[0]
-            tx.kept = [m.after for m in moves if keepable(m.after)]
+        # The next trigger on one of them need not read it again.
+        yield from keep_written(q, tx, [m.after for m in moves])
         contacts = [Contact.from_row(m.after) for m in moves]
         return Done(contacts, [(c, m.entries, m.first_ordinal) for c, m in zip(contacts, moves, strict=True)],
                     tx=tx)

@@ -29,16 +29,15 @@ class Configs:
         return self._configs.get((campaign_id, settings_version, policy_version))
 
     def get(self, campaign_id: int, settings_version: int, policy_version: int) -> Work[CampaignConfig]:
-        key = (campaign_id, settings_version, policy_version)
-        cfg = self._configs.get(key)
+        cfg = self.known(campaign_id, settings_version, policy_version)
         if cfg is None:
             q = self._q
             found = yield one(q["select_campaign"], (campaign_id,))
             if found is None:
                 raise CampaignNotFound(campaign_id)
             campaign = rows.campaign(found)
-            if campaign["settings_version"] != settings_version:  # changed meanwhile: read the current
-                key = (campaign_id, campaign["settings_version"], policy_version)
+            # Kept under the version read (the current one, if it changed meanwhile).
+            key = (campaign_id, campaign["settings_version"], policy_version)
             policy = yield from self.policy(campaign_id, policy_version)
             cfg = CampaignConfig(campaign_id, CampaignSettings.from_row(campaign), policy, policy_version,
                                  campaign["settings_version"])

@@ -32,7 +32,7 @@ from dialstate.phones import parse_phone
 from dialstate.store import rows, writer
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, all_rows, count, one, transaction
-from dialstate.store.rowcache import keepable
+from dialstate.store.rowcache import data_version, keep_written
 from dialstate.store.statements import Queries
 from dialstate.store.writer import Backend
 
@@ -112,8 +112,8 @@ class Runner:
         if move.blacklist is not None:
             moved = yield from blacklist_numbers(q, self._backend, self._configs, move.blacklist, now, actor,
                                                  "do not call", exclude=contact_id)
-        elif tx.rows is not None and keepable(move.after):
-            tx.kept = [move.after]
+        else:
+            yield from keep_written(q, tx, [move.after])
         contact = Contact.from_row(move.after)
         if key is not None:
             yield count(q["remember_reply"], (key, contact_id, trigger.name, json.dumps(contact.to_json()), now,
@@ -124,8 +124,7 @@ class Runner:
         """The contact with its facts: as this connection last wrote it when nothing
         else was written since (`dialstate.store.rowcache`), else read."""
         if tx.rows is not None:
-            tx.data_version = (yield one(self._q["data_version"]))[0]
-            row = tx.rows.get(contact_id, tx.data_version)
+            row = tx.rows.get(contact_id, (yield from data_version(self._q, tx)))
             if row is not None:
                 return row
         found = yield one(self._q["select_contact"], (now, contact_id))

@@ -25,7 +25,7 @@ class Transaction:
 
     __slots__ = ("base", "committing", "count", "data_version", "first", "kept", "rows", "statements")
 
-    def __init__(self, rows: RowCache | None = None) -> None:
+    def __init__(self) -> None:
         self.count = 0
         self.base: int | None = None
         #: SQLite, while `base` is not looked up: the first entry's (contact id, seq).
@@ -36,7 +36,7 @@ class Transaction:
         self.committing = False
         #: SQLite: the rows this connection wrote last (`dialstate.store.rowcache`),
         #: the `data_version` read inside this transaction, and the rows it keeps.
-        self.rows = rows
+        self.rows: RowCache | None = None
         self.data_version: int | None = None
         self.kept: list[dict[str, Any]] | None = None
 

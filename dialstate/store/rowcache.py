@@ -21,7 +21,13 @@ have its number). The guarded UPDATE checks the version read, cached or not.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from dialstate.store.ops import Work, one
+from dialstate.store.statements import Queries
+
+if TYPE_CHECKING:
+    from dialstate.store.feed import Transaction
 
 #: Rows one connection keeps at most.
 MAX_ROWS = 1024
@@ -66,6 +72,22 @@ class RowCache:
 
 
 def keepable(row: dict[str, Any]) -> bool:
-    """Whether a row written by a trigger may be kept: one number, not on the
-    blacklist (facts that time alone cannot change)."""
+    """Whether a row written by a trigger or a claim may be kept: one number, not on
+    the blacklist (facts that time alone cannot change)."""
     return row["numbers"] is None and row["blacklisted"] is None
+
+
+def data_version(q: Queries, tx: Transaction) -> Work[int]:
+    """The `data_version` of a SQLite write transaction (read once; the writer lock
+    keeps it while the transaction runs)."""
+    if tx.data_version is None:
+        tx.data_version = int((yield one(q["data_version"]))[0])
+    return tx.data_version
+
+
+def keep_written(q: Queries, tx: Transaction, rows: list[dict[str, Any]]) -> Work[None]:
+    """Have the connection keep the rows a transaction wrote, when every one of them
+    may be kept (else the cache is emptied at the commit, as after any other write)."""
+    if tx.rows is not None and all(keepable(row) for row in rows):
+        yield from data_version(q, tx)
+        tx.kept = rows
