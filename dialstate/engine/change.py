@@ -9,6 +9,7 @@ change into the new row and its history entries (a `Move`), which the store writ
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,7 +119,7 @@ class Move:
     first_ordinal: int = 0
     #: The columns besides `ALWAYS_WRITTEN` the change may have set (the writer
     #: writes those whose value differs).
-    touched: frozenset[str] = frozenset()
+    touched: AbstractSet[str] = frozenset()
 
 
 #: Triggers whose entries record the number dialed.
@@ -135,43 +136,53 @@ def join_notes(*notes: str | None) -> str | None:
 def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachine) -> Move:
     """Run each step of `change` through the mode's machine (which refuses a move the
     table does not allow) and compute the row to write and its history entries."""
-    row, cfg, now = facts.row, facts.cfg, facts.now
+    row, now = facts.row, facts.now
     contact_id = row["id"]
     new = dict(row)
+    updates = change.updates
+    touched = set(updates)
     path = []  # (from, to, step) for each step
-    state = row["state"]
-    touched = set(change.updates)
+    state = before = row["state"]
     for step in change.steps:
         to_state = machine.run(contact_id, state, step.trigger, step.to_state)
-        for column in clears(state, to_state):
-            new[column] = None
-            touched.add(column)
+        if to_state != state:
+            cleared = clears(state, to_state)
+            if cleared:
+                touched.update(cleared)
+                new.update(dict.fromkeys(cleared))
         path.append((state, to_state, step))
         state = to_state
-    new.update(change.updates)
+    if updates:
+        new.update(updates)
     # Each entry records the attempt and the call as they are after the change.
     seq, attempts, call_id = row["seq"], new["attempts"], new["call_id"]
     number = new["phone_key"] or new["phone"]
+    outcome, raw_code, dialect = change.outcome, change.raw_code, change.dialect
+    policy_version = facts.cfg.policy_version
     entries = []
     for from_state, to_state, step in path:
         seq += 1
+        trigger = step.trigger
         entries.append((
-            contact_id, seq, from_state, to_state, step.trigger, now, actor, attempts, call_id,
-            change.outcome, change.raw_code, change.dialect, cfg.policy_version, step.note,
-            number if step.trigger in NUMBER_TRIGGERS else None,
+            contact_id, seq, from_state, to_state, trigger, now, actor, attempts, call_id,
+            outcome, raw_code, dialect, policy_version, step.note,
+            number if trigger in NUMBER_TRIGGERS else None,
         ))
     new["state"] = state
-    if state == ContactState.BLACKLISTED and "next_attempt_at" not in change.updates:
+    if state == ContactState.BLACKLISTED and "next_attempt_at" not in updates:
         # Parked until its blacklist entries expire (the scheduler releases it then).
         new["next_attempt_at"] = facts.blacklist_expiry
         touched.add("next_attempt_at")
-    if state == "ready" and row["state"] != "ready":
-        new["ready_since"] = now
-    if state == row["state"] and state in TIMED_STATES and row["due_at"] is not None:
-        new["due_at"] = row["due_at"]  # a correction in place does not restart the state's timer
+    if state == before:
+        if state in TIMED_STATES and row["due_at"] is not None:
+            new["due_at"] = row["due_at"]  # a correction in place does not restart the state's timer
+        else:
+            new["due_at"] = facts.cfg.due_at(state, now, new)
     else:
-        new["due_at"] = cfg.due_at(state, now, new)
+        if state == "ready":
+            new["ready_since"] = now
+        new["due_at"] = facts.cfg.due_at(state, now, new)
     new["updated_at"] = now
     new["version"] = row["version"] + 1
     new["seq"] = seq
-    return Move(row, new, entries, change.blacklist, touched=frozenset(touched))
+    return Move(row, new, entries, change.blacklist, touched=touched)

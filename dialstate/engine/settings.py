@@ -140,12 +140,20 @@ class CampaignConfig:
     default_region: str | None = field(init=False, repr=False, compare=False)
     timers: Mapping[str, float] = field(init=False, repr=False, compare=False)
     default_disposition: str = field(init=False, repr=False, compare=False)
+    #: State -> (the column its due time is, or None; else the seconds from entering
+    #: it) for the states timed in this mode: `due_at`, on every transition.
+    _due: dict[str, tuple[str | None, float]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         s = self.settings
+        due = {}
+        for state in ContactState:
+            timer = timer_for(state, s.mode)
+            if timer is not None:
+                due[state.value] = (timer.column, 0.0 if timer.setting is None else s.timers[timer.setting])
         for name, value in (("mode", s.mode), ("window", s.calling_window), ("timezone", s.timezone),
                             ("default_region", s.default_region), ("timers", s.timers),
-                            ("default_disposition", s.default_disposition)):
+                            ("default_disposition", s.default_disposition), ("_due", due)):
             object.__setattr__(self, name, value)
 
     @cached_property
@@ -159,13 +167,11 @@ class CampaignConfig:
     def due_at(self, state: str, now: float, row: Mapping[str, Any]) -> float | None:
         """When the scheduler must next look at a contact that is in `state` now, with
         the column values of `row` (its timer's column, or its setting from `now`)."""
-        timer = timer_for(state, self.mode)
-        if timer is None:
+        due = self._due.get(state)
+        if due is None:
             return None
-        if timer.column is not None:
-            return row[timer.column]  # type: ignore[no-any-return]
-        assert timer.setting is not None
-        return now + self.timers[timer.setting]
+        column, seconds = due
+        return now + seconds if column is None else row[column]  # type: ignore[no-any-return]
 
 
 def _timers(values: Mapping[str, object]) -> dict[str, float]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -164,8 +164,8 @@ class Contact:
         last = _OUTCOMES[outcome] if outcome else None
         # Built through the fields' slots: a frozen dataclass's __init__ sets each
         # through object.__setattr__, a third of the snapshot's cost.
-        contact = _new(Contact)
-        for set_field, value in zip(_CONTACT_FIELDS, (
+        return _fill(
+            _new(Contact),
             row["id"],
             row["campaign_id"],
             row["phone"],
@@ -186,9 +186,7 @@ class Contact:
             zones,
             None if due is None else _fromtimestamp(due, UTC),
             _numbers(row, zones, last),
-        ), strict=True):
-            set_field(contact, value)
-        return contact
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Its fields as JSON-ready values (times in ISO 8601, states and outcomes as
@@ -211,9 +209,22 @@ class Contact:
         return cls(**values)
 
 
-#: The setters of `Contact`'s fields, in order (`Contact.from_row`).
-_CONTACT_FIELDS = tuple(Contact.__dict__[name].__set__ for name in Contact.__slots__)
 _new = object.__new__
+
+
+def _slot_filler(cls: type) -> Callable[..., Any]:
+    """`fill(instance, *values)`: sets a slotted class's fields in order, through their
+    slots' setters, and returns the instance (one call per field, no loop: the
+    snapshot of every transition is built so)."""
+    names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]
+    setters = {f"_set_{name}": cls.__dict__[name].__set__ for name in names}
+    body = "".join(f"    _set_{name}(instance, {name})\n" for name in names)
+    namespace: dict[str, Any] = dict(setters)
+    exec(f"def fill(instance, {', '.join(names)}):\n{body}    return instance\n", namespace)
+    return namespace["fill"]  # type: ignore[no-any-return]
+
+
+_fill = _slot_filler(Contact)
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,17 +242,22 @@ class Database:
 
     def _drive(self, conn: Any, work: Work[T], source: Callable[[Any], Any] | None, tx: Transaction) -> T:
         send = work.send
+        execute = conn.execute
         backend = self.backend
         result: Any = None
         try:
             while True:
                 kind, sql, params = send(result)
-                if kind == ONE:
-                    result = conn.execute(sql, params).fetchone()
-                elif kind == COUNT:
-                    result = conn.execute(sql, params).rowcount
+                # The kinds in the order a trigger asks for them most.
+                if kind == COUNT:
+                    result = execute(sql, params).rowcount
+                elif kind == ONE:
+                    result = execute(sql, params).fetchone()
+                elif kind == TX:
+                    result = tx
+                    continue
                 elif kind == ALL:
-                    result = conn.execute(sql, params).fetchall()
+                    result = execute(sql, params).fetchall()
                 elif kind == MANY:
                     result = backend.executemany(conn, sql, params) if params else 0
                 elif kind == COPY:
@@ -261,9 +266,6 @@ class Database:
                     if source is None:  # pragma: no cover - a unit that pulls needs a source
                         raise RuntimeError("this unit of work reads the caller's input: give run() a source")
                     result = source(params)
-                    continue
-                elif kind == TX:
-                    result = tx
                     continue
                 else:  # pragma: no cover
                     raise RuntimeError(f"unknown operation {kind!r}")
