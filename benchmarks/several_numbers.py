@@ -1,8 +1,8 @@
 """Several numbers per contact (spec section 15): claiming and importing, beside the same
 work on one number each.
 
-    python benchmarks/numbers.py [--contacts 200000] [--rounds 300] [--batch 100]
-                                 [--import-contacts 1000000] [--pg URL]
+    python benchmarks/several_numbers.py [--contacts 200000] [--rounds 300] [--batch 100]
+                                         [--import-contacts 1000000] [--pg URL]
 
 1. Windowed `dial_next`: two agentless campaigns with a 09:00-21:00 window, at
    Wednesday 12:00 UTC (16 of 30 zones open). One holds `--contacts` contacts with one
@@ -30,8 +30,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # This script's folder comes first on sys.path, and its neighbour `transitions.py` would
-# shadow the `transitions` library the engine is built on (and this script the stdlib's
-# `numbers`): move the folder to the end, where `claiming` is still found.
+# shadow the `transitions` library the engine is built on: move the folder to the end,
+# where `claiming` is still found. (No script here may take a stdlib module's name:
+# the others import the stdlib before they take their folder off the path.)
 HERE = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(HERE)] + [HERE]
 
