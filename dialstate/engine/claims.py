@@ -79,13 +79,14 @@ class Claims:
         candidates = [rows.contact(values, CONTACT_COLUMNS) for values in found]
         banned = yield from self._banned(campaign_id, candidates, now)
         machine = machine_for(cfg.mode)
+        # The facts `select_contact` reads with a row: a ready contact's number is not
+        # on the blacklist (adding an entry moves it to `blacklisted`).
+        row_facts = {"campaign_status": status, "settings_version": cfg.settings_version,
+                     "policy_version": cfg.policy_version, "blacklisted": None}
         moves = []
         for row in candidates:
-            # The facts `select_contact` reads with a row: a ready contact's number is
-            # not on the blacklist (adding an entry moves it to `blacklisted`).
-            row.update(campaign_status=status, settings_version=cfg.settings_version,
-                       policy_version=cfg.policy_version, blacklisted=None)
-            facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
+            row.update(row_facts)
+            facts = Facts(row, cfg, now, tuple(times[row["id"]]) if row["id"] in times else ())
             if times and not callability(facts, now).callable:
                 continue  # its retry policy's rolling cap holds it back for now
             if facts.several is not None:  # the number this call uses: none usable now, no claim

@@ -5,6 +5,7 @@ call writes nothing."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import pickle
@@ -19,6 +20,7 @@ import pytest
 
 from dialstate import (
     CallingWindow,
+    Contact,
     DatabaseBusy,
     DatabaseUnavailable,
     DialMode,
@@ -348,6 +350,10 @@ def test_snapshots_are_plain_data_that_pickle_copy_and_turn_into_json(engine: En
         data["tags"] = []  # type: ignore[index]
     with pytest.raises(AttributeError):
         snapshots[0].state = "success"
+    # A contact the engine hands out is a Contact like one built by its constructor.
+    handed = snapshots[0]
+    assert type(handed) is Contact
+    assert Contact(**{f.name: getattr(handed, f.name) for f in dataclasses.fields(Contact)}) == handed
 
 
 def test_a_callback_time_far_away_still_fits(engine: Engine, clock: VirtualClock) -> None:
