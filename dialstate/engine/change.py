@@ -145,15 +145,13 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     state = before = row["state"]
     for step in change.steps:
         to_state = machine.run(contact_id, state, step.trigger, step.to_state)
-        if to_state != state:
-            cleared = clears(state, to_state)
-            if cleared:
-                touched.update(cleared)
-                new.update(dict.fromkeys(cleared))
+        cleared = clears(state, to_state)
+        if cleared:
+            touched.update(cleared)
+            new.update(dict.fromkeys(cleared))
         path.append((state, to_state, step))
         state = to_state
-    if updates:
-        new.update(updates)
+    new.update(updates)
     # Each entry records the attempt and the call as they are after the change.
     seq, attempts, call_id = row["seq"], new["attempts"], new["call_id"]
     number = new["phone_key"] or new["phone"]
@@ -173,14 +171,11 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
         # Parked until its blacklist entries expire (the scheduler releases it then).
         new["next_attempt_at"] = facts.blacklist_expiry
         touched.add("next_attempt_at")
-    if state == before:
-        if state in TIMED_STATES and row["due_at"] is not None:
-            new["due_at"] = row["due_at"]  # a correction in place does not restart the state's timer
-        else:
-            new["due_at"] = facts.cfg.due_at(state, now, new)
+    if state == "ready" and before != "ready":
+        new["ready_since"] = now
+    if state == before and state in TIMED_STATES and row["due_at"] is not None:
+        new["due_at"] = row["due_at"]  # a correction in place does not restart the state's timer
     else:
-        if state == "ready":
-            new["ready_since"] = now
         new["due_at"] = facts.cfg.due_at(state, now, new)
     new["updated_at"] = now
     new["version"] = row["version"] + 1

@@ -86,7 +86,7 @@ class Claims:
         moves = []
         for row in candidates:
             row.update(row_facts)
-            facts = Facts(row, cfg, now, tuple(times[row["id"]]) if row["id"] in times else ())
+            facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
             if times and not callability(facts, now).callable:
                 continue  # its retry policy's rolling cap holds it back for now
             if facts.several is not None:  # the number this call uses: none usable now, no claim

@@ -131,7 +131,6 @@ class CampaignConfig:
     policy_version: int
     #: The version of the settings (a change of settings is a new one).
     settings_version: int
-    _timeouts: dict[ContactState, float] = field(default_factory=dict, init=False, repr=False, compare=False)
     # The settings every decision reads, as plain attributes (a property per read
     # added up on the per-transition path).
     mode: DialMode = field(init=False, repr=False, compare=False)

@@ -86,9 +86,9 @@ class _DelayTable(Mapping[Outcome, "float | None"]):
         self._items = dict(items)
 
     def __getitem__(self, key: Outcome | str) -> float | None:
-        if type(key) is Outcome:
-            return self._items[key]
-        return self._items[Outcome(key)] if isinstance(key, str) else self._items[key]
+        if type(key) is not Outcome and isinstance(key, str):
+            key = Outcome(key)
+        return self._items[key]
 
     def __iter__(self) -> Iterator[Outcome]:
         return iter(self._items)

@@ -40,9 +40,9 @@ _JSON_COLUMNS = frozenset({"data", "numbers"})
 
 _OTHERS = tuple(c for c in CONTACT_COLUMNS if c not in ALWAYS_WRITTEN)
 _ORDER = {c: i for i, c in enumerate(_OTHERS)}
-#: (backend's queries, columns) -> (the guarded UPDATE setting them, their values' getter,
-#: whether any is JSON).
-_UPDATES: dict[tuple[int, tuple[str, ...]], tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], bool]] = {}
+#: (backend's queries, columns) -> (the guarded UPDATE setting them, what takes their
+#: values from a row).
+_UPDATES: dict[tuple[int, tuple[str, ...]], tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]] = {}
 
 
 def changed_columns(move: Move) -> tuple[str, ...]:
@@ -56,29 +56,26 @@ def changed_columns(move: Move) -> tuple[str, ...]:
     return (*ALWAYS_WRITTEN, *sorted(changed, key=_ORDER.__getitem__)) if changed else ALWAYS_WRITTEN
 
 
-def update_statement(q: Queries, columns: tuple[str, ...],
-                     ) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], bool]:
-    """The guarded UPDATE that sets `columns`, what takes their values from a row, and
-    whether one of them is stored as JSON (cached per backend and column set)."""
+def update_statement(q: Queries, columns: tuple[str, ...]) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
+    """The guarded UPDATE that sets `columns`, and what takes their values from a row,
+    JSON ones encoded (cached per backend and column set)."""
     key = (id(q), columns)
     found = _UPDATES.get(key)
     if found is None:
         mark = q.mark
         sets = ", ".join(f"{c} = {mark}" for c in columns)
         found = _UPDATES[key] = (f"UPDATE ds_contact SET {sets} WHERE id = {mark} AND version = {mark}",
-                                 itemgetter(*columns), not _JSON_COLUMNS.isdisjoint(columns))
+                                 _values_of(columns))
     return found
 
 
-def _params(columns: tuple[str, ...], values: Callable[[dict[str, Any]], tuple[Any, ...]], json_columns: bool,
-            move: Move) -> tuple[Any, ...]:
-    """The UPDATE's parameters: the values of `columns` (JSON ones encoded), the id and
-    the version read."""
-    after, before = move.after, move.before
-    if not json_columns:
-        return (*values(after), before["id"], before["version"])
-    return (*[json.dumps(after[c]) if c in _JSON_COLUMNS and after[c] is not None else after[c] for c in columns],
-            before["id"], before["version"])
+def _values_of(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """What takes the values of `columns` (always more than one) from a row, in order."""
+    plain = itemgetter(*columns)
+    if _JSON_COLUMNS.isdisjoint(columns):
+        return plain  # type: ignore[return-value]
+    return lambda row: tuple(json.dumps(v) if c in _JSON_COLUMNS and v is not None else v
+                             for c, v in zip(columns, plain(row), strict=True))
 
 
 def write(q: Queries, backend: Backend, moves: Sequence[Move], tx: Transaction | None = None) -> Work[Transaction]:
@@ -87,16 +84,13 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move], tx: Transaction |
     counters they change; `tx` is the unit's transaction, when it has asked for it
     already. A contact another writer changed first raises `ConcurrentUpdate`: the
     caller's transaction then writes nothing."""
-    groups: dict[tuple[str, ...], list[Move]]
-    if len(moves) == 1:  # a trigger's: one UPDATE
-        groups = {changed_columns(moves[0]): [moves[0]]}
-    else:
-        groups = {}
-        for move in moves:
-            groups.setdefault(changed_columns(move), []).append(move)
+    groups: dict[tuple[str, ...], list[Move]] = {}
+    for move in moves:
+        groups.setdefault(changed_columns(move), []).append(move)
     for columns, group in groups.items():
-        sql, values, json_columns = update_statement(q, columns)
-        params = [_params(columns, values, json_columns, m) for m in group]
+        sql, values = update_statement(q, columns)
+        # Each row's values, then the id and the version it was read at.
+        params = [(*values(m.after), m.before["id"], m.before["version"]) for m in group]
         written = yield (count(sql, params[0]) if len(params) == 1 else many(sql, params))
         if written != len(params):
             first = group[0]
@@ -107,7 +101,7 @@ def write(q: Queries, backend: Backend, moves: Sequence[Move], tx: Transaction |
             yield from _index_numbers(q, move)
     if tx is None:
         tx = yield transaction()
-    entries = moves[0].entries if len(moves) == 1 else [entry for move in moves for entry in move.entries]
+    entries = [entry for move in moves for entry in move.entries]
     if entries:
         ordinal = yield from backend.insert_entries(tx, entries)
         for move in moves:
