@@ -138,7 +138,7 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     table does not allow) and compute the row to write and its history entries."""
     row, now = facts.row, facts.now
     contact_id = row["id"]
-    new = dict(row)
+    new = row.copy()
     updates = change.updates
     touched = set(updates)
     path = []  # (from, to, step) for each step
@@ -148,7 +148,7 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
         cleared = clears(state, to_state)
         if cleared:
             touched.update(cleared)
-            new.update(dict.fromkeys(cleared))
+            new.update(cleared)
         path.append((state, to_state, step))
         state = to_state
     new.update(updates)
@@ -180,4 +180,4 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
     new["updated_at"] = now
     new["version"] = row["version"] + 1
     new["seq"] = seq
-    return Move(row, new, entries, change.blacklist, touched=touched)
+    return Move(row, new, entries, change.blacklist, 0, touched)

@@ -28,7 +28,6 @@ from dialstate.errors import InvalidArgument
 from dialstate.store import rows, writer
 from dialstate.store.ops import Work, all_rows
 from dialstate.store.rowcache import keep_written
-from dialstate.store.rows import CONTACT_COLUMNS
 from dialstate.store.statements import Queries
 from dialstate.store.writer import Backend
 
@@ -76,16 +75,15 @@ class Claims:
         if not found:
             return Done([])
         times = (yield from self._dial_times([r[0] for r in found])) if cfg.policy.rolling_limits else {}
-        candidates = [rows.contact(values, CONTACT_COLUMNS) for values in found]
+        # Each with the facts `select_contact` reads with a row: a ready contact's number
+        # is not on the blacklist (adding an entry moves it to `blacklisted`).
+        row_facts = (status, cfg.settings_version, cfg.policy_version, None)
+        candidates = [rows.contact((*values, *row_facts)) for values in found]
         banned = yield from self._banned(campaign_id, candidates, now)
         machine = machine_for(cfg.mode)
-        # The facts `select_contact` reads with a row: a ready contact's number is not
-        # on the blacklist (adding an entry moves it to `blacklisted`).
-        row_facts = {"campaign_status": status, "settings_version": cfg.settings_version,
-                     "policy_version": cfg.policy_version, "blacklisted": None}
         moves = []
+        call_ids = iter(plans.new_call_ids(len(candidates)) if operator_id is None else ())
         for row in candidates:
-            row.update(row_facts)
             facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
             if times and not callability(facts, now).callable:
                 continue  # its retry policy's rolling cap holds it back for now
@@ -94,7 +92,7 @@ class Claims:
                 facts.number = pick_number(facts, now)
                 if facts.number is None:
                     continue
-            change = (plans.dial(facts, plans.new_call_id()) if operator_id is None
+            change = (plans.dial(facts, next(call_ids)) if operator_id is None
                       else plans.assign_operator(facts, operator_id))
             moves.append(to_move(facts, change, actor, machine))
         if not moves:

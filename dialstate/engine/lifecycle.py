@@ -108,15 +108,15 @@ def timer_for(state: ContactState | str, mode: DialMode) -> Timer | None:
     return timer if timer is not None and mode in timer.modes else None
 
 
-def clears(from_state: ContactState | str, to_state: ContactState | str) -> tuple[str, ...]:
-    """The columns a move from `from_state` to `to_state` sets to NULL."""
-    if from_state == to_state:
-        return ()
+def clears(from_state: ContactState | str, to_state: ContactState | str) -> Mapping[str, None]:
+    """The columns a move from `from_state` to `to_state` sets to NULL (each mapped to
+    None, ready to update a row with)."""
     return _CLEARS[(from_state, to_state)]  # type: ignore[index]
 
 
-_CLEARS = {
-    (a, b): tuple(dict.fromkeys((*STATES[a].exit_clears, *STATES[b].entry_clears)))
+_CLEARS: dict[tuple[ContactState, ContactState], Mapping[str, None]] = {
+    # Plain dicts (typed read-only): a row takes them by dict.update, the fast way.
+    (a, b): dict.fromkeys((*STATES[a].exit_clears, *STATES[b].entry_clears)) if a != b else {}
     for a in ContactState for b in ContactState
 }
 

@@ -16,6 +16,20 @@ from dialstate.outcomes import Outcome
 _STATES = {s.value: s for s in ContactState}
 _OUTCOMES = {o.value: o for o in Outcome}
 _fromtimestamp = datetime.fromtimestamp
+#: Times a snapshot names, as recently made into datetimes (which are immutable): the
+#: contacts of one claim share their `now` and their due time, and those imported
+#: together their creation time.
+_RECENT_TIMES: dict[float, datetime] = {}
+
+
+def _utc(epoch: float) -> datetime:
+    """The UTC datetime of `epoch` seconds, shared with the snapshots made lately."""
+    found = _RECENT_TIMES.get(epoch)
+    if found is None:
+        if len(_RECENT_TIMES) >= 256:
+            _RECENT_TIMES.clear()
+        found = _RECENT_TIMES[epoch] = _fromtimestamp(epoch, UTC)
+    return found
 
 
 class FrozenDict(dict[str, Any]):
@@ -116,7 +130,7 @@ def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | 
     if not listed:
         at = row["last_attempt_at"]
         return (_tuple_new(Number, (row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], CALLABLE),
-                                    row["attempts"], outcome, None if at is None else _fromtimestamp(at, UTC))),)
+                                    row["attempts"], outcome, None if at is None else _utc(at))),)
     banned = row.get("banned_numbers") or ()
     out = []
     for n in listed:
@@ -169,7 +183,7 @@ class Contact:
             row["phone"],
             _STATES[row["state"]],
             row["attempts"],
-            None if next_at is None else _fromtimestamp(next_at, UTC),
+            None if next_at is None else _utc(next_at),
             row["operator_id"],
             row["call_id"],
             last,
@@ -177,12 +191,12 @@ class Contact:
             row["timezone"],
             _freeze(data) if data else _EMPTY,
             row["version"],
-            _fromtimestamp(row["created_at"], UTC),
-            _fromtimestamp(row["updated_at"], UTC),
+            _utc(row["created_at"]),
+            _utc(row["updated_at"]),
             row["external_id"],
             row["callback_operator_id"],
             zones,
-            None if due is None else _fromtimestamp(due, UTC),
+            None if due is None else _utc(due),
             _numbers(row, zones, last),
         )
         contact.__class__ = Contact

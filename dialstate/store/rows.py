@@ -7,7 +7,7 @@ and so on; the loader fills them in (`dialstate.store.statements`).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dialstate.engine.lifecycle import TIMER_SETTINGS
@@ -64,14 +64,28 @@ FRAGMENTS = {
 }
 
 
-def contact(values: Sequence[Any], keys: Sequence[str] = CONTACT_FACTS) -> dict[str, Any]:
-    """A contact row (read with `keys`) as a dict, its `data` decoded."""
-    row = dict(zip(keys, values, strict=True))
-    data = row["data"]
-    row["data"] = json.loads(data) if data else None
-    numbers = row["numbers"]
-    row["numbers"] = json.loads(numbers) if numbers else None
-    return row
+def contact(values: Sequence[Any], keys: tuple[str, ...] = CONTACT_FACTS) -> dict[str, Any]:
+    """A contact row (read with `keys`) as a dict, its `data` and `numbers` decoded."""
+    make = _CONTACT_MAKERS.get(keys)
+    if make is None:
+        make = _CONTACT_MAKERS[keys] = _contact_maker(keys)
+    return make(values)
+
+
+#: `keys` -> what builds a contact row read with them.
+_CONTACT_MAKERS: dict[tuple[str, ...], Callable[[Sequence[Any]], dict[str, Any]]] = {}
+
+
+def _contact_maker(keys: tuple[str, ...]) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """What builds a contact row from values read with `keys` (as many values as keys):
+    one generated dict display, the JSON columns decoded inline (a row is built for
+    every contact a trigger reads or a claim takes)."""
+    names = [f"v{i}" for i in range(len(keys))]
+    items = [f"{key!r}: loads({name}) if {name} else None" if key in ("data", "numbers") else f"{key!r}: {name}"
+             for key, name in zip(keys, names, strict=True)]
+    namespace: dict[str, Any] = {"loads": json.loads}
+    exec(f"def make(values):\n    {', '.join(names)}, = values\n    return {{{', '.join(items)}}}\n", namespace)
+    return namespace["make"]  # type: ignore[no-any-return]
 
 
 def campaign(values: Sequence[Any]) -> dict[str, Any]:
