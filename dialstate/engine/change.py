@@ -122,6 +122,7 @@ class Move:
     touched: AbstractSet[str] = frozenset()
 
 
+_BLACKLISTED = ContactState.BLACKLISTED  # (a module constant: an enum member's lookup is slow)
 #: Triggers whose entries record the number dialed.
 NUMBER_TRIGGERS = frozenset({"dial", "dial_failed", "call_ended"})
 #: Columns every write sets; the others only when the change touches them.
@@ -167,7 +168,7 @@ def to_move(facts: Facts, change: Change, actor: str | None, machine: ModeMachin
             number if trigger in NUMBER_TRIGGERS else None,
         ))
     new["state"] = state
-    if state == ContactState.BLACKLISTED and "next_attempt_at" not in updates:
+    if state == _BLACKLISTED and "next_attempt_at" not in updates:
         # Parked until its blacklist entries expire (the scheduler releases it then).
         new["next_attempt_at"] = facts.blacklist_expiry
         touched.add("next_attempt_at")

@@ -84,10 +84,13 @@ class Claims:
         moves = []
         call_ids = iter(plans.new_call_ids(len(candidates)) if operator_id is None else ())
         for row in candidates:
-            facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
-            if times and not callability(facts, now).callable:
-                continue  # its retry policy's rolling cap holds it back for now
-            if facts.several is not None:  # the number this call uses: none usable now, no claim
+            if times:
+                facts = Facts(row, cfg, now, tuple(times.get(row["id"], ())))
+                if not callability(facts, now).callable:
+                    continue  # its retry policy's rolling cap holds it back for now
+            else:
+                facts = Facts(row, cfg, now)
+            if row["numbers"]:  # several: the number this call uses; none usable now, no claim
                 facts.banned = row["banned_numbers"] = banned
                 facts.number = pick_number(facts, now)
                 if facts.number is None:

@@ -52,8 +52,14 @@ def changed_columns(move: Move) -> tuple[str, ...]:
     if not touched:
         return ALWAYS_WRITTEN
     before, after = move.before, move.after
-    changed = [c for c in touched if c in _ORDER and after[c] != before[c]]
-    return (*ALWAYS_WRITTEN, *sorted(changed, key=_ORDER.__getitem__)) if changed else ALWAYS_WRITTEN
+    changed = []
+    for c in touched:  # a plain loop: no comprehension's function to make (once a move)
+        if c in _ORDER and after[c] != before[c]:
+            changed.append(c)
+    if not changed:
+        return ALWAYS_WRITTEN
+    changed.sort(key=_ORDER.__getitem__)
+    return (*ALWAYS_WRITTEN, *changed)
 
 
 def update_statement(q: Queries, columns: tuple[str, ...]) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
