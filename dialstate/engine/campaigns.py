@@ -66,7 +66,7 @@ class Campaigns:
         else:
             found = yield all_rows(q["contacts_page_in_state"],
                                    (campaign_id, after_id, _state(state).value, limit or _NO_LIMIT))
-        return [Contact.from_row(rows.contact(r, CONTACT_COLUMNS)) for r in found]
+        return Contact.from_rows([rows.contact(r, CONTACT_COLUMNS) for r in found])
 
     def retry_policy(self, campaign_id: int, version: int | None) -> Work[RetryPolicy]:
         _, cfg = yield from self._configs.current(campaign_id)

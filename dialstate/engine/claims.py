@@ -102,8 +102,9 @@ class Claims:
             return Done([])
         tx = yield from writer.write(q, self._backend, moves)
         # The next trigger on one of them need not read it again.
-        yield from keep_written(q, tx, [m.after for m in moves])
-        contacts = [Contact.from_row(m.after) for m in moves]
+        written = [m.after for m in moves]
+        yield from keep_written(q, tx, written)
+        contacts = Contact.from_rows(written)
         return Done(contacts, [(c, m.entries, m.first_ordinal) for c, m in zip(contacts, moves, strict=True)],
                     tx=tx)
 

@@ -63,7 +63,7 @@ class Contacts:
             if e164 is None:
                 raise InvalidPhone(phone, reason or "not a valid number")
             found = yield all_rows(q["contacts_by_number_in_campaign"], (campaign_id, e164))
-        return [Contact.from_row(rows.contact(r, CONTACT_COLUMNS)) for r in found]
+        return Contact.from_rows([rows.contact(r, CONTACT_COLUMNS) for r in found])
 
     def why_not(self, contact_id: int, at: datetime | None) -> Work[Callability]:
         """Whether the contact may be called at `at` (now by default): every rule that

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -16,20 +16,23 @@ from dialstate.outcomes import Outcome
 _STATES = {s.value: s for s in ContactState}
 _OUTCOMES = {o.value: o for o in Outcome}
 _fromtimestamp = datetime.fromtimestamp
-#: Times a snapshot names, as recently made into datetimes (which are immutable): the
-#: contacts of one claim share their `now` and their due time, and those imported
-#: together their creation time.
-_RECENT_TIMES: dict[float, datetime] = {}
 
 
 def _utc(epoch: float) -> datetime:
-    """The UTC datetime of `epoch` seconds, shared with the snapshots made lately."""
-    found = _RECENT_TIMES.get(epoch)
-    if found is None:
-        if len(_RECENT_TIMES) >= 256:
-            _RECENT_TIMES.clear()
-        found = _RECENT_TIMES[epoch] = _fromtimestamp(epoch, UTC)
-    return found
+    """The UTC datetime of `epoch` seconds."""
+    return _fromtimestamp(epoch, UTC)
+
+
+class _SharedTimes(dict[float, datetime]):
+    """The times of a batch of snapshots, each made into a datetime (immutable) once:
+    the contacts of one claim share their `now` and their due time, those imported
+    together their creation time. Indexing converts a time not met yet."""
+
+    __slots__ = ()
+
+    def __missing__(self, epoch: float) -> datetime:
+        found = self[epoch] = _fromtimestamp(epoch, UTC)
+        return found
 
 
 class FrozenDict(dict[str, Any]):
@@ -123,14 +126,15 @@ _SINGLE_STATUS = {"invalid_record": INVALID, "blacklisted": BLACKLISTED}
 _tuple_new = tuple.__new__
 
 
-def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | None) -> tuple[Number, ...]:
+def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | None,
+             utc: Callable[[float], datetime]) -> tuple[Number, ...]:
     """A contact's numbers: those its `numbers` column lists (the blacklist applied by
     `blacklisted_numbers`), or its one number as its own columns describe it."""
     listed = row["numbers"]
     if not listed:
         at = row["last_attempt_at"]
         return (_tuple_new(Number, (row["phone"], None, zones, _SINGLE_STATUS.get(row["state"], CALLABLE),
-                                    row["attempts"], outcome, None if at is None else _utc(at))),)
+                                    row["attempts"], outcome, None if at is None else utc(at))),)
     banned = row.get("banned_numbers") or ()
     out = []
     for n in listed:
@@ -138,7 +142,7 @@ def _numbers(row: Mapping[str, Any], zones: tuple[str, ...], outcome: Outcome | 
         status = BLACKLISTED if n["status"] == CALLABLE and n["phone"] in banned else n["status"]
         out.append(Number(n["phone"], n["label"], tuple(n["zones"].split("|")) if n["zones"] else (), status,
                           n["attempts"], _OUTCOMES[last] if last else None,
-                          None if at is None else _fromtimestamp(at, UTC)))
+                          None if at is None else utc(at)))
     return tuple(out)
 
 
@@ -170,37 +174,14 @@ class Contact:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Contact:
-        # On the per-transition hot path: enum members by dict lookup, times inline.
-        outcome = row["last_outcome"]
-        data = row["data"]
-        next_at, due = row["next_attempt_at"], row["due_at"]
-        zones = key_zones(row["zone_key"])
-        last = _OUTCOMES[outcome] if outcome else None
-        # Built as its draft, then made a Contact (see `_draft_of`).
-        contact = _ContactDraft(
-            row["id"],
-            row["campaign_id"],
-            row["phone"],
-            _STATES[row["state"]],
-            row["attempts"],
-            None if next_at is None else _utc(next_at),
-            row["operator_id"],
-            row["call_id"],
-            last,
-            row["priority"],
-            row["timezone"],
-            _freeze(data) if data else _EMPTY,
-            row["version"],
-            _utc(row["created_at"]),
-            _utc(row["updated_at"]),
-            row["external_id"],
-            row["callback_operator_id"],
-            zones,
-            None if due is None else _utc(due),
-            _numbers(row, zones, last),
-        )
-        contact.__class__ = Contact
-        return contact
+        """The snapshot of a contact row (as `dialstate.store.rows.contact` builds it)."""
+        return _snapshot(row, _utc)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> list[Contact]:
+        """The snapshots of many rows, the times they share made into datetimes once."""
+        utc = _SharedTimes().__getitem__
+        return [_snapshot(row, utc) for row in rows]
 
     def to_dict(self) -> dict[str, Any]:
         """Its fields as JSON-ready values (times in ISO 8601, states and outcomes as
@@ -235,6 +216,41 @@ def _draft_of(cls: type) -> type:
 
 
 _ContactDraft = _draft_of(Contact)
+
+
+def _snapshot(row: Mapping[str, Any], utc: Callable[[float], datetime]) -> Contact:
+    """A contact row's snapshot, its times made datetimes by `utc`. On the hot path of
+    every transition: enum members by dict lookup, built as its draft, then made a
+    `Contact` (see `_draft_of`)."""
+    outcome = row["last_outcome"]
+    data = row["data"]
+    next_at, due = row["next_attempt_at"], row["due_at"]
+    zones = key_zones(row["zone_key"])
+    last = _OUTCOMES[outcome] if outcome else None
+    contact = _ContactDraft(
+        row["id"],
+        row["campaign_id"],
+        row["phone"],
+        _STATES[row["state"]],
+        row["attempts"],
+        None if next_at is None else utc(next_at),
+        row["operator_id"],
+        row["call_id"],
+        last,
+        row["priority"],
+        row["timezone"],
+        _freeze(data) if data else _EMPTY,
+        row["version"],
+        utc(row["created_at"]),
+        utc(row["updated_at"]),
+        row["external_id"],
+        row["callback_operator_id"],
+        zones,
+        None if due is None else utc(due),
+        _numbers(row, zones, last, utc),
+    )
+    contact.__class__ = Contact
+    return contact
 
 
 @dataclass(frozen=True, slots=True)
