@@ -21,6 +21,7 @@ have its number). The guarded UPDATE checks the version read, cached or not.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from dialstate.store.ops import Work, one
@@ -62,9 +63,12 @@ class RowCache:
             kept.clear()
             self._version = version
         for row in rows:
-            if len(kept) >= MAX_ROWS and row["id"] not in kept:
-                del kept[next(iter(kept))]
             kept[row["id"]] = row
+        if len(kept) > MAX_ROWS:
+            # The oldest quarter goes at once (a dict keeps the order rows came in). The
+            # dict is built anew: deleting its first entries one by one would leave holes
+            # that every later look for the oldest walks over.
+            self._rows = dict(islice(kept.items(), len(kept) - MAX_ROWS * 3 // 4, None))
 
     def clear(self) -> None:
         self._rows.clear()
