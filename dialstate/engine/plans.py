@@ -63,17 +63,18 @@ def new_call_id() -> str:
 
 
 def new_call_ids(n: int) -> list[str]:
-    """`n` new call ids (`new_call_id`), from one read of the system's randomness."""
-    millis = time.time_ns() // 1_000_000 << 80 | 0x7 << 76 | 0x2 << 62
-    random = os.urandom(10 * n)
-    out = []
-    for i in range(0, 10 * n, 10):
-        random_bits = int.from_bytes(random[i:i + 10])  # 74 of its 80 bits are used
-        out.append(f"{millis | (random_bits >> 68) << 64 | random_bits & _LOW_62:032x}")
-    return out
+    """`n` new call ids (`new_call_id`), from one read of the system's randomness.
+
+    Each is spelled in hex from its parts: the time (12 digits), the version (7), 12
+    random bits, the variant (binary 10) with 2 random bits, and 60 random bits.
+    """
+    stamp = f"{time.time_ns() // 1_000_000:012x}7"
+    random = os.urandom(10 * n).hex()  # 20 digits an id, 19 of them used
+    return [f"{stamp}{random[i:i + 3]}{_VARIANT[random[i + 3]]}{random[i + 4:i + 19]}" for i in range(0, 20 * n, 20)]
 
 
-_LOW_62 = (1 << 62) - 1
+#: A random hex digit -> the digit that carries the variant (10) and its 2 low bits.
+_VARIANT = {f"{d:x}": f"{0x8 | d & 0x3:x}" for d in range(16)}
 
 
 # -- operators ---------------------------------------------------------------------------
