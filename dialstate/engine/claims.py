@@ -8,6 +8,7 @@ contact's version.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,11 +127,10 @@ class Claims:
                           personal_params: tuple[Any, ...], limit: int) -> Work[list[Any]]:
         """Claim among the contacts whose zone set is open now.
 
-        The candidates are the first `limit` of each open zone set, read from the
-        zone-led index, merged by priority and readiness: a claim never walks past the
-        contacts of closed zones however far the campaign has been worked. The chosen
-        rows are then locked (SKIP LOCKED on PostgreSQL; a few rounds if another
-        claimer took some first).
+        The candidates are the first of each open zone set (`_candidates`), read from
+        the zone-led index: a claim never walks past the contacts of closed zones
+        however far the campaign has been worked. The chosen rows are then locked (SKIP
+        LOCKED on PostgreSQL; a few rounds if another claimer took some first).
         """
         q = self._q
         found: list[Any] = []
@@ -138,16 +138,8 @@ class Claims:
         for _ in range(self._rounds):
             if not open_keys or len(found) >= limit:
                 break
-            want = limit - len(found)
-            skip = f" AND id NOT IN ({q.marks(len(seen))})" if seen else ""
-            part = q["zone_candidates"].replace("<<personal>>", personal).replace("<<skip>>", skip)
-            parts: list[str] = []
-            params: list[Any] = []
-            for i, key in enumerate(open_keys):
-                parts.append(part.replace("<<i>>", str(i)))
-                params.extend((campaign_id, key, *personal_params, *seen, want))
-            union = " UNION ALL ".join(parts) + f" ORDER BY 1 DESC, 2, 3 LIMIT {q.mark}"
-            candidates = [r[2] for r in (yield all_rows(union, (*params, want)))]
+            candidates = yield from self._candidates(campaign_id, open_keys, personal, personal_params, seen,
+                                                     limit - len(found))
             if not candidates:
                 break
             seen.extend(candidates)
@@ -156,6 +148,34 @@ class Claims:
             order = {cid: i for i, cid in enumerate(seen)}
             found.sort(key=lambda r: order[r[0]])
         return found
+
+    def _candidates(self, campaign_id: int, open_keys: list[str], personal: str, personal_params: tuple[Any, ...],
+                    seen: list[int], want: int) -> Work[list[int]]:
+        """The ids of the first `want` ready contacts (not in `seen`) over the open zone
+        sets, in claim order: the first of each zone set merged by priority and readiness.
+
+        A zone set's part costs what it reads, so each reads a little more than its
+        share of `want` at first, not `want`. A part whose every row made the cut may
+        hold more that would: it is read again up to `want` (the others' rows that made
+        the cut are all there is of them in it), so a claim reads twice at most.
+        """
+        q = self._q
+        skip = f" AND id NOT IN ({q.marks(len(seen))})" if seen else ""
+        part = q["zone_candidates"].replace("<<personal>>", personal).replace("<<skip>>", skip)
+        parts = " UNION ALL ".join(part.replace("<<i>>", str(i)) for i in range(len(open_keys)))
+        union = parts + f" ORDER BY 1 DESC, 2, 3 LIMIT {q.mark}"
+        limits = [min(want, 2 * -(-want // len(open_keys)) + 4)] * len(open_keys)
+        while True:
+            params: list[Any] = []
+            for key, part_limit in zip(open_keys, limits, strict=True):
+                params.extend((campaign_id, key, *personal_params, *seen, part_limit))
+            found = yield all_rows(union, (*params, want))
+            made_it = Counter(r[3] for r in found)
+            cut_short = [i for i, n in made_it.items() if n >= limits[i] and limits[i] < want]
+            if not cut_short:
+                return [r[2] for r in found]
+            for i in cut_short:
+                limits[i] = want
 
     def _open_zone_keys(self, cfg: CampaignConfig, keys: list[str], now: datetime) -> list[str]:
         """The campaign's zone sets whose calling window is open now.

@@ -283,6 +283,38 @@ def test_claiming_skips_contacts_whose_window_is_closed_and_takes_them_when_it_o
     assert claim(engine, campaign) == [tokyo]
 
 
+@pytest.mark.parametrize("spread", ["one zone first", "even", "by priority"])
+def test_a_windowed_claim_takes_the_first_open_contacts_in_claim_order_however_the_zones_share_them(
+    engine: Engine, spread: str
+) -> None:
+    """Monday 10:00 UTC with a 09:00-21:00 window: London, Berlin, Lagos and Tokyo are
+    open, New York is not. Whether one open zone holds all the first contacts, the zones
+    take turns, or priorities mix them, each claim takes exactly the first ready
+    contacts of the open zones by priority, readiness and id, and never a closed one."""
+    zones = ["Europe/London", "Europe/Berlin", "Africa/Lagos", "Asia/Tokyo", "America/New_York"]
+    campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "21:00"), timezone="UTC")
+    items = []
+    for i, phone in enumerate(new_phones(150)):
+        if spread == "one zone first":
+            zone, priority = (zones[1], 0) if i < 60 else (zones[i % 5], 0)
+        elif spread == "even":
+            zone, priority = zones[i % 5], 0
+        else:
+            zone, priority = zones[i % 5], (i * 7) % 4
+        items.append({"phone": phone, "timezone": zone, "priority": priority})
+    ids = new_contacts(engine, campaign, *items)
+    open_ids = [cid for cid, item in zip(ids, items, strict=True) if item["timezone"] != "America/New_York"]
+    # The import makes them ready together: priority first, then the id.
+    priority = {cid: item["priority"] for cid, item in zip(ids, items, strict=True)}
+    expected = sorted(open_ids, key=lambda cid: (-priority[cid], cid))
+    claimed: list[int] = []
+    for limit in (1, 37, 25, 40, 50):
+        claimed += [c.id for c in engine.dial_next(campaign, limit)]
+    assert claimed == expected[:len(claimed)]
+    assert len(claimed) == min(1 + 37 + 25 + 40 + 50, len(open_ids))
+    assert engine.dial_next(campaign, 10) == []  # only New York's are left, and it is closed
+
+
 def test_the_window_closes_at_its_end_which_is_excluded(engine: Engine, clock: VirtualClock) -> None:
     campaign = new_campaign(engine, A, calling_window=CallingWindow("09:00", "17:00"), timezone="Europe/Berlin")
     first, second = new_contacts(engine, campaign, *new_phones(2, "DE"))

@@ -21,9 +21,10 @@ FOR UPDATE SKIP LOCKED
 (callback_operator_id IS NULL OR personal_until <= ?)
 
 -- name: zone_candidates
--- The first ready contacts of one zone set, read from the zone-led index: one part of
--- a UNION ALL over the zone sets whose window is open.
-SELECT * FROM (SELECT priority, ready_since, id FROM ds_contact
+-- The first ready contacts of one zone set (the `<<i>>`th), read from the zone-led
+-- index: one part of a UNION ALL over the zone sets whose window is open. Each row
+-- says which part it came from.
+SELECT *, <<i>> FROM (SELECT priority, ready_since, id FROM ds_contact
   WHERE campaign_id = ? AND zone_key = ? AND state = 'ready' AND <<personal>> <<skip>>
   ORDER BY priority DESC, ready_since, id LIMIT ?) AS z<<i>>
 
