@@ -170,6 +170,8 @@ class Importer:
         # The first entry of every ready contact is written by the database from the
         # rows just inserted; the others carry a note and are written here.
         tx: Transaction = yield transaction()
+        # The batch counts its own entries (below), after those that wait.
+        yield from backend.before_counted_entries()
         if notes:
             key = yield from backend.reserve_entries(tx, len(notes))
             yield many(q["insert_entry"], [
@@ -182,9 +184,10 @@ class Importer:
         if ready_ids:
             first = yield from backend.reserve_entries(tx, len(ready_ids))
             yield from backend.first_entries(ready_ids, actor, policy_version, first)
-        if backend.counts_each_write:
-            by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
-            yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
+        # What each entry (none -> its state, `add`) adds to the counters.
+        by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
+        yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
+        yield from backend.after_counted_entries()
         told = [*rejected, *((position if offsets is None else offsets[position], state, note)
                              for position, state, note in notes)]
         return kept, sorted(told, key=itemgetter(0)), zones

@@ -176,6 +176,15 @@ class PostgresBackend:
             conn.commit()
         tx.base = int(cur.fetchone()[0])
 
+    @staticmethod
+    def before_counted_entries() -> Work[None]:
+        """Nothing to do here (see the SQLite backend): every transaction adds its own
+        counters."""
+        return
+        yield  # a unit of work that asks for nothing
+
+    after_counted_entries = before_counted_entries
+
     #: Statistics are added as delta rows by each transition, folded by their readers.
     folds_stats = True
     counts_each_write = True

@@ -24,7 +24,7 @@ from dialstate.errors import (
 )
 from dialstate.store import counters
 from dialstate.store.feed import Transaction
-from dialstate.store.ops import Work, count, found_among, many, one
+from dialstate.store.ops import Work, all_rows, count, found_among, many, one
 from dialstate.store.rowcache import RowCache
 from dialstate.store.statements import expand, queries
 
@@ -188,6 +188,22 @@ class SqliteBackend:
                 conn.execute(Q["feed_folded"], (time.time(),))
         self._written = written  # under the writer lock: this process's threads take turns
         conn.commit()
+
+    @staticmethod
+    def before_counted_entries() -> Work[None]:
+        """Before a unit writes entries whose counters it adds itself (an import knows
+        them; `after_counted_entries`): fold in those that wait (the writer lock is
+        held, so they are all there is before the unit's own)."""
+        found = yield all_rows(Q["unfolded_entries"])
+        if found:
+            yield many(Q["stat_add"], counters.rows(counters.of_groups(found)))
+
+    @staticmethod
+    def after_counted_entries() -> Work[None]:
+        """After a unit added the counters of the entries it wrote itself (an import
+        knows them): mark the feed folded up to them, so that no commit reads them back
+        to fold them again. `before_counted_entries` ran first in the same transaction."""
+        yield count(Q["feed_folded"], (time.time(),))
 
     #: Statistics counters are not folded by their readers here...
     folds_stats = False

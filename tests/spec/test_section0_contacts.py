@@ -717,6 +717,26 @@ def test_campaign_stats_match_a_recount_through_thousands_of_transitions_imports
     assert checked >= 10 and len(engine.events(limit=10_000)) > 2048
 
 
+def test_campaign_stats_match_a_recount_when_imports_come_between_transitions(engine: Engine) -> None:
+    # An import counts its own first entries; the transitions' entries that wait to be
+    # folded before it (SQLite) must be counted all the same, once.
+    first = new_campaign(engine, DialMode.AGENTLESS, name="first", **GERMAN)
+    second = new_campaign(engine, DialMode.PREVIEW, name="second", **GERMAN)
+    ids = list(engine.add_contacts(first, [f"030 {2000000 + n}" for n in range(120)]).contact_ids)
+    for round_ in range(3):
+        for cid in ids[round_ * 40:(round_ + 1) * 40]:
+            engine.dial(cid)
+            engine.call_ended(cid, Outcome.BUSY if cid % 2 else Outcome.COMPLETED)
+        engine.add_contacts(first, [f"030 {3000000 + 100 * round_ + n}" for n in range(30)] + ["junk"])
+        engine.add_contacts(second, [f"030 {4000000 + 100 * round_ + n}" for n in range(20)])
+        for campaign in (first, second):
+            stats = engine.campaign_stats(campaign)
+            by_state, by_outcome = _recount(engine, campaign)
+            assert dict(stats.by_state) == by_state and dict(stats.attempts_by_outcome) == by_outcome
+    assert engine.campaign_stats(first).total == 120 + 3 * 31
+    assert engine.campaign_stats(second).by_state == {"ready": 60}
+
+
 def test_short_lived_engines_that_each_write_a_little_still_fold_the_counters(
         sqlite_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     # A CLI command or a webhook handler per process: each engine writes a transition
