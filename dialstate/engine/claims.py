@@ -155,9 +155,11 @@ class Claims:
         sets, in claim order: the first of each zone set merged by priority and readiness.
 
         A zone set's part costs what it reads, so each reads a little more than its
-        share of `want` at first, not `want`. A part whose every row made the cut may
-        hold more that would: it is read again up to `want` (the others' rows that made
-        the cut are all there is of them in it), so a claim reads twice at most.
+        share of `want` at first, not `want`. A part that ran out of rows, or had one
+        left out of the cut, has given every row of its own that belongs there; a part
+        that read its limit and saw every row make the cut may hold more that would,
+        and is read again up to `want`. So a claim reads twice at most, and takes
+        exactly what one read of `want` from every part would.
         """
         q = self._q
         skip = f" AND id NOT IN ({q.marks(len(seen))})" if seen else ""
