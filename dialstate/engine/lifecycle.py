@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 
 from dialstate.engine.states import ContactState, DialMode, StateKind
@@ -216,8 +217,10 @@ def sources(trigger: str) -> frozenset[ContactState]:
     return frozenset(s for rule in RULES if rule.trigger == trigger for s in rule.sources)
 
 
+@cache
 def modes_with(trigger: str, source: ContactState) -> frozenset[DialMode]:
-    """The modes in which `trigger` moves a contact out of `source`."""
+    """The modes in which `trigger` moves a contact out of `source` (worked out once:
+    every claim asks)."""
     return frozenset(m for rule in RULES if rule.trigger == trigger and source in rule.sources for m in rule.modes)
 
 
