@@ -91,7 +91,7 @@ class Claims:
                     continue  # its retry policy's rolling cap holds it back for now
             else:
                 facts = Facts(row, cfg, now)
-            if row["numbers"]:  # several: the number this call uses; none usable now, no claim
+            if facts.several is not None:  # the number this call uses: none usable now, no claim
                 facts.banned = row["banned_numbers"] = banned
                 facts.number = pick_number(facts, now)
                 if facts.number is None:

@@ -171,7 +171,7 @@ class Importer:
         # rows just inserted; the others carry a note and are written here.
         tx: Transaction = yield transaction()
         # The batch counts its own entries (below), after those that wait.
-        yield from backend.before_counted_entries()
+        yield from backend.fold_feed()
         if notes:
             key = yield from backend.reserve_entries(tx, len(notes))
             yield many(q["insert_entry"], [
@@ -187,7 +187,7 @@ class Importer:
         # What each entry (none -> its state, `add`) adds to the counters.
         by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
         yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
-        yield from backend.after_counted_entries()
+        yield from backend.feed_folded()
         told = [*rejected, *((position if offsets is None else offsets[position], state, note)
                              for position, state, note in notes)]
         return kept, sorted(told, key=itemgetter(0)), zones

@@ -180,6 +180,9 @@ class Database:
                     result = self._drive(conn, work, source, tx)
             else:
                 result = self._drive(conn, work, source, tx)
+            folding = backend.folding(tx)
+            if folding is not None:
+                self._drive(conn, folding, None, tx)
             for hook in self.before_commit:
                 hook()
         except BaseException:

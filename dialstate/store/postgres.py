@@ -177,13 +177,18 @@ class PostgresBackend:
         tx.base = int(cur.fetchone()[0])
 
     @staticmethod
-    def before_counted_entries() -> Work[None]:
-        """Nothing to do here (see the SQLite backend): every transaction adds its own
-        counters."""
+    def folding(tx: Transaction) -> None:
+        """Nothing to run before committing: every transaction adds its own counters."""
+        return None
+
+    @staticmethod
+    def fold_feed() -> Work[None]:
+        """Nothing waits to be folded here (see the SQLite backend): every transaction
+        adds its own counters."""
         return
         yield  # a unit of work that asks for nothing
 
-    after_counted_entries = before_counted_entries
+    feed_folded = fold_feed
 
     #: Statistics are added as delta rows by each transition, folded by their readers.
     folds_stats = True

@@ -19,6 +19,8 @@ CONTACT_COLUMNS = (
     "call_id", "last_outcome", "priority", "timezone", "zone_key", "external_id", "data",
     "ready_since", "created_at", "updated_at", "numbers", "last_attempt_at",
 )
+#: The contact columns stored as JSON text.
+CONTACT_JSON = frozenset({"data", "numbers"})
 #: What `select_contact` adds to a contact's columns: its campaign's status and the
 #: versions of its settings and policy in force, and until when its number is on the
 #: blacklist (None: not on it; `FOREVER`: until someone takes it off).
@@ -81,7 +83,7 @@ def _contact_maker(keys: tuple[str, ...]) -> Callable[[Sequence[Any]], dict[str,
     one generated dict display, the JSON columns decoded inline (a row is built for
     every contact a trigger reads or a claim takes)."""
     names = [f"v{i}" for i in range(len(keys))]
-    items = [f"{key!r}: loads({name}) if {name} else None" if key in ("data", "numbers") else f"{key!r}: {name}"
+    items = [f"{key!r}: loads({name}) if {name} else None" if key in CONTACT_JSON else f"{key!r}: {name}"
              for key, name in zip(keys, names, strict=True)]
     namespace: dict[str, Any] = {"loads": json.loads}
     exec(f"def make(values):\n    {', '.join(names)}, = values\n    return {{{', '.join(items)}}}\n", namespace)

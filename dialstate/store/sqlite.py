@@ -176,33 +176,39 @@ class SqliteBackend:
         yield (count(Q["insert_entry"], rows[0]) if n == 1 else many(Q["insert_entry"], rows))
         return key - tx.base  # type: ignore[operator]
 
-    def commit(self, conn: Any, tx: Transaction) -> None:
-        """Commit, folding the feed into the counters first when `FOLD_EVERY` entries
-        wait for it (counted every `COUNT_EVERY` entries this backend writes)."""
-        written = self._written + tx.count
-        if tx.count and written >= COUNT_EVERY:
-            written = 0
-            if conn.execute(Q["unfolded_count"]).fetchone()[0] >= FOLD_EVERY:
-                deltas = counters.of_groups(conn.execute(Q["unfolded_entries"]).fetchall())
-                conn.executemany(Q["stat_add"], counters.rows(deltas))
-                conn.execute(Q["feed_folded"], (time.time(),))
-        self._written = written  # under the writer lock: this process's threads take turns
+    @staticmethod
+    def commit(conn: Any, tx: Transaction) -> None:
         conn.commit()
 
+    def folding(self, tx: Transaction) -> Work[None] | None:
+        """What a write transaction runs last, if anything: a fold of the feed into the
+        counters once `FOLD_EVERY` entries wait, counted every `COUNT_EVERY` entries this
+        backend writes (under the writer lock: this process's threads take turns)."""
+        written = self._written + tx.count
+        if tx.count and written >= COUNT_EVERY:
+            return self._fold_if_waiting()
+        self._written = written
+        return None
+
+    def _fold_if_waiting(self) -> Work[None]:
+        if (yield one(Q["unfolded_count"]))[0] >= FOLD_EVERY:
+            yield from self.fold_feed()
+        self._written = 0
+
     @staticmethod
-    def before_counted_entries() -> Work[None]:
-        """Before a unit writes entries whose counters it adds itself (an import knows
-        them; `after_counted_entries`): fold in those that wait (the writer lock is
-        held, so they are all there is before the unit's own)."""
+    def fold_feed() -> Work[None]:
+        """Fold every entry that waits into the counters, and mark the feed folded up to
+        the last. A unit that adds the counters of the entries it writes itself (an
+        import knows them) runs this first, then `feed_folded` after its entries."""
         found = yield all_rows(Q["unfolded_entries"])
         if found:
             yield many(Q["stat_add"], counters.rows(counters.of_groups(found)))
+        yield from SqliteBackend.feed_folded()
 
     @staticmethod
-    def after_counted_entries() -> Work[None]:
-        """After a unit added the counters of the entries it wrote itself (an import
-        knows them): mark the feed folded up to them, so that no commit reads them back
-        to fold them again. `before_counted_entries` ran first in the same transaction."""
+    def feed_folded() -> Work[None]:
+        """Mark the feed folded up to its last entry (the writer lock is held): the
+        counters hold every entry."""
         yield count(Q["feed_folded"], (time.time(),))
 
     #: Statistics counters are not folded by their readers here...

@@ -24,7 +24,7 @@ from dialstate.store.counters import Deltas
 from dialstate.store.feed import Transaction
 from dialstate.store.ops import Work, all_rows, count, many, transaction
 from dialstate.store.postgres import PostgresBackend
-from dialstate.store.rows import CONTACT_COLUMNS
+from dialstate.store.rows import CONTACT_COLUMNS, CONTACT_JSON
 from dialstate.store.sqlite import SqliteBackend
 from dialstate.store.statements import Queries, expand
 
@@ -35,8 +35,6 @@ BULK_CLEARS = ("next_attempt_at", "operator_id", "callback_operator_id", "person
 #: The columns that say a contact's numbers and their zones (`ds_number` and the zone
 #: sets follow them).
 _NUMBER_COLUMNS = frozenset({"phone_key", "numbers", "zone_key"})
-#: Columns stored as JSON text.
-_JSON_COLUMNS = frozenset({"data", "numbers"})
 
 _OTHERS = tuple(c for c in CONTACT_COLUMNS if c not in ALWAYS_WRITTEN)
 _ORDER = {c: i for i, c in enumerate(_OTHERS)}
@@ -78,9 +76,9 @@ def update_statement(q: Queries, columns: tuple[str, ...]) -> tuple[str, Callabl
 def _values_of(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """What takes the values of `columns` (always more than one) from a row, in order."""
     plain = itemgetter(*columns)
-    if _JSON_COLUMNS.isdisjoint(columns):
+    if CONTACT_JSON.isdisjoint(columns):
         return plain  # type: ignore[return-value]
-    return lambda row: tuple(json.dumps(v) if c in _JSON_COLUMNS and v is not None else v
+    return lambda row: tuple(json.dumps(v) if c in CONTACT_JSON and v is not None else v
                              for c, v in zip(columns, plain(row), strict=True))
 
 
