@@ -168,22 +168,17 @@ class Importer:
                        [(now, now, now, now, campaign_id, key) for key in sorted(banned)])
         kept = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in dropped]
         # The first entry of every ready contact is written by the database from the
-        # rows just inserted; the others carry a note and are written here.
+        # rows just inserted; the others carry a note and are written from here.
         tx: Transaction = yield transaction()
         # The batch counts its own entries (below), after those that wait.
         yield from backend.fold_feed()
-        if notes:
-            key = yield from backend.reserve_entries(tx, len(notes))
-            yield many(q["insert_entry"], [
-                (new_ids[position], 1, None, state, "add", now, actor, 0, None, None, None, None,
-                 policy_version, note, None, key + i) for i, (position, state, note) in enumerate(notes)])
+        if notes or kept:
             skip = {position for position, _, _ in notes} | dropped
-            ready_ids = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in skip]
-        else:
-            ready_ids = kept
-        if ready_ids:
-            first = yield from backend.reserve_entries(tx, len(ready_ids))
-            yield from backend.first_entries(ready_ids, actor, policy_version, first)
+            ready_ids = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in skip] if notes else kept
+            noted = [(new_ids[position], 1, None, state, "add", now, actor, 0, None, None, None, None, policy_version,
+                      note, None) for position, state, note in notes]
+            yield from backend.first_entries(tx, new_ids, [position for position, _, _ in notes], noted, ready_ids,
+                                             actor, policy_version)
         # What each entry (none -> its state, `add`) adds to the counters.
         by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
         yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))

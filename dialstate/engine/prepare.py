@@ -21,7 +21,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from dialstate.engine.checks import check_external_id, check_priority
+from dialstate.engine.checks import PRIORITY_RANGE, check_external_id, check_priority
 from dialstate.engine.states import ContactState
 from dialstate.errors import ConfigurationError, InvalidArgument, SkipRow
 from dialstate.phones import phone_and_zones
@@ -121,23 +121,29 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
 
 
 def _fields(item: Mapping[str, Any], index: int) -> tuple[int, str | None, str | None, str | None]:
-    """(priority, time zone, external id, data as JSON) of a contact dict, checked."""
-    where = f"contact #{index}"
-    priority = check_priority(item.get("priority") or 0, f"{where}: priority")
-    external_id = check_external_id(item.get("external_id"), f"{where}: external_id")
+    """(priority, time zone, external id, data as JSON) of a contact dict, checked.
+    The usual values pass a quick look; anything else gets the full check (and its
+    message)."""
+    priority = item.get("priority") or 0
+    if type(priority) is not int or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
+        priority = check_priority(priority, f"contact #{index}: priority")
+    external_id = item.get("external_id")
+    if external_id is not None and (type(external_id) is not str or "\x00" in external_id
+                                    or not external_id.strip()):
+        external_id = check_external_id(external_id, f"contact #{index}: external_id")
     tz = item.get("timezone") or None
     if tz is not None:
         try:
             validate_timezone(tz)
         except ConfigurationError as exc:
-            raise InvalidArgument(f"{where}: {exc}") from None
+            raise InvalidArgument(f"contact #{index}: {exc}") from None
     data = item.get("data")
     if data is not None and not isinstance(data, Mapping):
-        raise InvalidArgument(f"{where}: data must be a mapping, got {type(data).__name__}")
+        raise InvalidArgument(f"contact #{index}: data must be a mapping, got {type(data).__name__}")
     try:
         data_text = _JSON.encode(data) if data else None
     except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"{where}: data is not JSON-serializable ({exc})") from None
+        raise InvalidArgument(f"contact #{index}: data is not JSON-serializable ({exc})") from None
     return priority, tz, external_id, data_text
 
 
@@ -218,15 +224,21 @@ def prepare_batch(items: Sequence[object], settings: ImportSettings, start: int)
                 continue
         phone, key, reason, priority, tz, zone_key, external_id, data, numbers = prepare(item, settings,
                                                                                          start + offset)
-        keys = [key] if numbers is None else [n["phone"] for n in numbers if n["valid"]]
-        repeated = next((k for k in keys if k in seen), None)
-        if repeated is not None:
-            rejected.append((offset, "duplicate", f"{repeated} is already in the campaign"))
-            continue
-        seen.update(k for k in keys if k is not None)
         position = len(rows)
         numbers_text = None
-        if numbers is not None:
+        if numbers is None:
+            if key is not None:
+                if key in seen:
+                    rejected.append((offset, "duplicate", f"{key} is already in the campaign"))
+                    continue
+                seen.add(key)
+        else:
+            keys = [n["phone"] for n in numbers if n["valid"]]
+            repeated = next((k for k in keys if k in seen), None)
+            if repeated is not None:
+                rejected.append((offset, "duplicate", f"{repeated} is already in the campaign"))
+                continue
+            seen.update(keys)
             numbers_text = _JSON.encode(numbers)
             several[position] = (numbers_text, keys[1:])
         if reason is None:

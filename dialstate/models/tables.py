@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 from dialstate.models.types import JsonText, UtcEpoch
 
 #: Bumped whenever the tables change; the engine refuses an older database.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 #: Indexes that exist on one backend only: the name -> that backend.
@@ -162,12 +162,14 @@ class ContactRow(SQLModel, table=True):
 
 class NumberRow(SQLModel, table=True):
     """Each valid number of each contact, once per campaign: the duplicate check, and
-    finding a number's contacts (a lookup, the blacklist). An import claims a batch's
-    numbers before it inserts the contacts that got theirs, so `contact_id` has no
-    foreign key."""
+    finding a number's contacts (a lookup, the blacklist). A contact's own numbers are
+    read from its row, so nothing indexes them by contact: an import writes one B-tree
+    per number (on SQLite a WITHOUT ROWID table). `contact_id` has no foreign key: on
+    PostgreSQL an import claims a batch's numbers before it inserts the contacts that
+    got theirs."""
 
     __tablename__ = "ds_number"
-    __table_args__ = (sa.Index("ix_ds_number_contact", "contact_id"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     campaign_id: int = Field(primary_key=True, foreign_key="ds_campaign.id")
     phone_key: str = Field(primary_key=True)

@@ -225,6 +225,14 @@ class PostgresBackend:
         return ids, dropped
 
     @staticmethod
-    def first_entries(ids: list[int], actor: str | None, policy_version: int, first: int) -> Work[None]:
-        """The first entries of `ids`, the first one's ordinal `first`."""
-        yield count(Q["first_entries"], (actor, policy_version, first, ids))
+    def first_entries(tx: Transaction, ids: list[int], noted_at: list[int], noted: list[tuple[Any, ...]],
+                      ready: list[int], actor: str | None, policy_version: int) -> Work[None]:
+        """The first entries of a batch: `noted` (those with a note, of the positions
+        `noted_at`), then those of the `ready` contacts, in that order in the
+        transaction."""
+        if noted:
+            key = yield from PostgresBackend.reserve_entries(tx, len(noted))
+            yield many(Q["insert_entry"], [(*entry, key + i) for i, entry in enumerate(noted)])
+        if ready:
+            first = yield from PostgresBackend.reserve_entries(tx, len(ready))
+            yield count(Q["first_entries"], (actor, policy_version, first, ready))

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from dialstate.store.database import Database
 
 #: The newest migration; the engine needs a database at this revision.
-HEAD = "0002"
+HEAD = "0003"
 #: `ds_schema_info.version` of databases made before the migrations existed, and the
 #: revision whose tables they already have.
-LEGACY_VERSIONS = {1: "0001", 2: "0002"}
+LEGACY_VERSIONS = {1: "0001", 2: "0002", 3: "0003"}
 #: The key of the PostgreSQL advisory lock that serializes schema changes.
 LOCK_KEY = 7411300
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from dialstate.engine.prepare import KEY, POSITION
+from dialstate.engine.prepare import KEY
 from dialstate.errors import (
     DatabaseBusy,
     DatabaseUnavailable,
@@ -24,9 +24,9 @@ from dialstate.errors import (
 )
 from dialstate.store import counters
 from dialstate.store.feed import Transaction
-from dialstate.store.ops import Work, all_rows, count, found_among, many, one
+from dialstate.store.ops import Work, all_rows, count, many, one
 from dialstate.store.rowcache import RowCache
-from dialstate.store.statements import expand, queries
+from dialstate.store.statements import queries
 
 #: Page cache while importing (KiB): a big import inserts into indexes keyed by phone
 #: numbers, whose pages the default 2 MB cache keeps evicting.
@@ -228,26 +228,37 @@ class SqliteBackend:
     @staticmethod
     def insert_contacts(rows: list[tuple[Any, ...]], size: int, first_id: int | None,
                         campaign_id: int) -> Work[tuple[list[int], set[int]]]:
-        """Insert a batch's rows (each starting with its position, of `size`): their
-        numbers first, then the contacts whose numbers no other contact of the campaign
-        has. Returns (the id of each position, the positions left out as duplicates)."""
+        """Insert a batch's rows (each starting with its position, of `size`), then
+        claim their numbers, and take out the contacts whose number another contact of
+        the campaign has. Returns (the id of each position, the positions left out as
+        duplicates)."""
         assert first_id is not None
-        ids = list(range(first_id, first_id + size))
-        numbers = [(campaign_id, row[KEY], first_id + row[POSITION]) for row in rows if row[KEY] is not None]
-        claimed = yield many(Q["claim_number"], numbers)
+        last = first_id + size - 1
+        yield many(Q["insert_contact"].replace("<<first>>", str(int(first_id))), rows)
+        claimed = yield count(Q["claim_inserted_numbers"], (first_id, last))
         dropped: set[int] = set()
-        if claimed != len(numbers):
-            got = yield from found_among(Q["numbers_claimed"], (campaign_id,), [n[2] for n in numbers])
-            dropped = {cid - first_id for _, _, cid in numbers if cid not in got}
-        kept = [row for row in rows if row[POSITION] not in dropped] if dropped else rows
-        yield many(Q["insert_contact"].replace("<<first>>", str(int(first_id))), kept)
-        return ids, dropped
+        if claimed != sum(1 for row in rows if row[KEY] is not None):
+            found = yield all_rows(Q["drop_unclaimed"], (first_id, last))
+            dropped = {cid - first_id for (cid,) in found}
+        return list(range(first_id, first_id + size)), dropped
 
     @staticmethod
-    def first_entries(ids: list[int], actor: str | None, policy_version: int, first: int) -> Work[None]:
-        """The first entries of `ids`, the first one's feed column `first`."""
-        sql = expand(Q["first_entries"], len(ids))
-        yield count(sql, (actor, policy_version, first, *ids))
+    def first_entries(tx: Transaction, ids: list[int], noted_at: list[int], noted: list[tuple[Any, ...]],
+                      ready: list[int], actor: str | None, policy_version: int) -> Work[None]:
+        """The first entries of a batch whose rows took `ids` (one per position, in
+        order): `noted` (those with a note, of the positions `noted_at`) and those of
+        the `ready` contacts. Each entry's feed position is the batch's first plus its
+        row's position, so the database numbers nothing (a position left out, a
+        duplicate, leaves a gap)."""
+        first = yield from SqliteBackend.reserve_entries(tx, len(ids))
+        if noted:
+            yield many(Q["insert_entry"], [(*entry, first + at) for at, entry in zip(noted_at, noted, strict=True)])
+        if ready:
+            # Every row of the batch's ids in `ready` is one of `ready` (the noted ones
+            # are `invalid_record` or `blacklisted`): checked by the count.
+            written = yield count(Q["first_entries"], (actor, policy_version, first - ids[0], ready[0], ready[-1]))
+            if written != len(ready):
+                raise RuntimeError(f"an import wrote {written} first entries for {len(ready)} ready contacts")
 
 
 def campaign_names_in_file(path: Path) -> list[str]:

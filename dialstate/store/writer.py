@@ -132,8 +132,9 @@ def _index_numbers(q: Queries, move: Move) -> Work[None]:
         keys = None
     else:
         keys = number_keys(after)
-    if keys is not None and keys != number_keys(before):
-        yield count(q["drop_numbers"], (after["id"],))
+    if keys is not None and keys != (old := number_keys(before)):
+        if old:
+            yield count(expand(q["drop_numbers"], len(old)), (before["campaign_id"], before["id"], *sorted(old)))
         yield many(q["add_number"], [(after["campaign_id"], key, after["id"]) for key in sorted(keys)])
     if after["zone_key"] != before["zone_key"]:  # a new number's zones: claims test them
         yield count(q["add_zone_key"], (after["campaign_id"], after["zone_key"]))

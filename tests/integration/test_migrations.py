@@ -108,6 +108,25 @@ def test_the_migrated_indexes_are_the_ones_the_engine_creates(new_database: Call
     assert migrated == created
 
 
+def test_the_migrated_sqlite_tables_keep_rowids_where_the_engine_does(tmp_path: Path) -> None:
+    """The models' WITHOUT ROWID tables (which the schema comparison does not see)
+    are WITHOUT ROWID after the migrations too, and only they."""
+    migrated, created = f"sqlite:///{tmp_path / 'migrated.db'}", f"sqlite:///{tmp_path / 'created.db'}"
+    db = Database(migrated)
+    try:
+        schema.upgrade(db)
+    finally:
+        db.close()
+    Engine(created).close()
+
+    def without_rowid(url: str) -> set[str]:
+        with sa.create_engine(url).connect() as conn:
+            rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            return {name for name, sql in rows if "WITHOUT ROWID" in sql.upper()}
+
+    assert without_rowid(migrated) == without_rowid(created) == {"ds_history", "ds_number"}
+
+
 def test_the_engine_creates_an_empty_database_stamped_at_the_newest_migration(empty_url: str) -> None:
     Engine(empty_url).close()
     assert _revision(empty_url) == schema.HEAD

@@ -330,6 +330,20 @@ def test_update_phone_replaces_the_numbers_and_a_number_that_stays_keeps_its_cou
     assert engine.update_phone(invalid, ["+49 30 5550001", "+49 30 5550002"]).state is S.READY
 
 
+def test_a_corrected_number_frees_the_old_one_and_takes_the_new_one_and_no_other_contacts(
+        engine: Engine) -> None:
+    campaign = campaign_of(engine, A)
+    first, second = engine.add_contacts(campaign, [BERLIN_HOME, BERLIN_WORK]).contact_ids
+    several = one_contact(engine, campaign, BERLIN_MOBILE, NEW_YORK_MOBILE)
+    engine.update_phone(first, "+49 30 5550003")
+    engine.update_phone(several, [NEW_YORK_MOBILE])
+    report = engine.add_contacts(campaign, [BERLIN_HOME, BERLIN_MOBILE, BERLIN_WORK, "+49 30 5550003",
+                                            NEW_YORK_MOBILE])
+    assert (report.added, report.duplicates) == (2, 3)
+    assert [engine.get_contact(cid).phone for cid in report.contact_ids] == [e164(BERLIN_HOME), e164(BERLIN_MOBILE)]
+    assert engine.get_contact(second).phone == e164(BERLIN_WORK)
+
+
 def test_numbers_usable_at_that_moment_only(engine: Engine, clock: VirtualClock) -> None:
     """A day of claims on contacts with numbers in three zones under one window: each
     dial uses a number whose window was open, that was callable and not blacklisted."""

@@ -28,7 +28,8 @@ SELECT {contact_columns} FROM ds_contact WHERE campaign_id = ? AND id > ? AND st
 SELECT contact_id FROM ds_number WHERE campaign_id = ? AND phone_key = ? AND contact_id <> ?
 
 -- name: drop_numbers
-DELETE FROM ds_number WHERE contact_id = ?
+-- A contact's numbers (?*), which its row says. Parameters: the campaign, the contact.
+DELETE FROM ds_number WHERE campaign_id = ? AND contact_id = ? AND phone_key IN (?*)
 
 -- name: add_number
 INSERT INTO ds_number (campaign_id, phone_key, contact_id) VALUES (?, ?, ?)

@@ -16,13 +16,24 @@ VALUES (? + <<first>>, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 INSERT INTO ds_number (campaign_id, phone_key, contact_id) VALUES (?, ?, ?)
 ON CONFLICT (campaign_id, phone_key) DO NOTHING
 
+-- name: claim_inserted_numbers [sqlite]
+-- SQLite: the numbers of the contacts just inserted (ids ? to ?), in id order so that
+-- the first of a batch's repeats keeps its number; a number already in the campaign is
+-- left out by the primary key. Read from the rows in the database, no parameters a row.
+INSERT INTO ds_number (campaign_id, phone_key, contact_id)
+SELECT campaign_id, phone_key, id FROM ds_contact WHERE id BETWEEN ? AND ? AND phone_key IS NOT NULL ORDER BY phone_key, id
+ON CONFLICT (campaign_id, phone_key) DO NOTHING
+
+-- name: drop_unclaimed [sqlite]
+-- SQLite: the contacts just inserted (ids ? to ?) whose number another contact has.
+DELETE FROM ds_contact AS c WHERE c.id BETWEEN ? AND ? AND c.phone_key IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM ds_number n WHERE n.campaign_id = c.campaign_id AND n.phone_key = c.phone_key
+                  AND n.contact_id = c.id)
+RETURNING id
+
 -- name: numbers_taken
 -- Which of the numbers (?*) a contact of the campaign has.
 SELECT phone_key FROM ds_number WHERE campaign_id = ? AND phone_key IN (?*)
-
--- name: numbers_claimed
--- Which of the batch's contacts (?*) got their numbers.
-SELECT contact_id FROM ds_number WHERE campaign_id = ? AND contact_id IN (?*)
 
 -- name: reserve_contact_ids
 SELECT nextval(pg_get_serial_sequence('ds_contact', 'id')) FROM generate_series(1, ?)
@@ -62,13 +73,13 @@ TRUNCATE ds_import_contact
 SELECT id FROM ds_contact WHERE id IN (?*)
 
 -- name: first_entries [sqlite]
--- The first entry of every ready contact, written by the database from the rows just
--- inserted (looked up by primary key); the others carry a note and are written one by
--- one. The third parameter is the feed position of the first entry.
+-- The first entry of every ready contact of a batch, written by the database from the
+-- rows just inserted (ids ? to ?, their state `ready`); the others carry a note and are
+-- written one by one. An entry's feed position is its contact's id plus the third
+-- parameter (the batch's first position less its first id).
 INSERT INTO ds_history ({history_columns}, position)
-SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL, NULL,
-       ? + row_number() OVER (ORDER BY id) - 1
-FROM ds_contact WHERE id IN (?*)
+SELECT id, 1, NULL, state, 'add', created_at, ?, 0, NULL, NULL, NULL, NULL, ?, NULL, NULL, ? + id
+FROM ds_contact WHERE id BETWEEN ? AND ? AND state = 'ready'
 
 -- name: first_entries [postgresql]
 -- PostgreSQL takes the ids as one array: it plans a long IN list slowly. The third
