@@ -21,6 +21,7 @@ from dialstate.engine.configs import Configs
 from dialstate.engine.prepare import (
     EXTERNAL_ID,
     KEY,
+    NULL,
     POSITION,
     STATE,
     ZONE,
@@ -166,7 +167,9 @@ class Importer:
         if banned:  # the blacklisted contacts wait for the entries that hold them to expire
             yield many(q["blacklist_due"].replace("<<where>>", q["where_number"]),
                        [(now, now, now, now, campaign_id, key) for key in sorted(banned)])
-        kept = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in dropped]
+        positions = [row[POSITION] for row in rows if row[POSITION] not in dropped] if dropped else list(
+            map(itemgetter(POSITION), rows))
+        kept = [new_ids[position] for position in positions]
         # The first entry of every ready contact is written by the database from the
         # rows just inserted; the others carry a note and are written from here.
         tx: Transaction = yield transaction()
@@ -174,13 +177,14 @@ class Importer:
         yield from backend.fold_feed()
         if notes or kept:
             skip = {position for position, _, _ in notes} | dropped
-            ready_ids = [new_ids[row[POSITION]] for row in rows if row[POSITION] not in skip] if notes else kept
+            ready_ids = [new_ids[position] for position in positions if position not in skip] if notes else kept
             noted = [(new_ids[position], 1, None, state, "add", now, actor, 0, None, None, None, None, policy_version,
                       note, None) for position, state, note in notes]
             yield from backend.first_entries(tx, new_ids, [position for position, _, _ in notes], noted, ready_ids,
                                              actor, policy_version)
         # What each entry (none -> its state, `add`) adds to the counters.
-        by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped)
+        by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped) if dropped else Counter(
+            map(itemgetter(STATE), rows))
         yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
         yield from backend.feed_folded()
         told = [*rejected, *((position if offsets is None else offsets[position], state, note)
@@ -216,7 +220,7 @@ def _external_id_repeats(q: Queries, campaign_id: int, rows: list[tuple[Any, ...
                          seen: set[str]) -> Work[dict[int, str]]:
     """The rows (position -> external id) whose external id the campaign, or an earlier
     row of this import, has already; the others' ids join `seen`."""
-    given = [(row[POSITION], row[EXTERNAL_ID]) for row in rows if row[EXTERNAL_ID] is not None]
+    given = [(row[POSITION], row[EXTERNAL_ID]) for row in rows if row[EXTERNAL_ID] != NULL]
     taken = yield from found_among(q["external_ids_in_campaign"], (campaign_id,), sorted({e for _, e in given}))
     repeats: dict[int, str] = {}
     for position, external_id in given:

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ class SqliteBackend:
         yield many(Q["insert_contact"].replace("<<first>>", str(int(first_id))), rows)
         claimed = yield count(Q["claim_inserted_numbers"], (first_id, last))
         dropped: set[int] = set()
-        if claimed != sum(1 for row in rows if row[KEY] is not None):
+        if claimed != len(rows) - list(map(itemgetter(KEY), rows)).count(None):
             found = yield all_rows(Q["drop_unclaimed"], (first_id, last))
             dropped = {cid - first_id for (cid,) in found}
         return list(range(first_id, first_id + size)), dropped

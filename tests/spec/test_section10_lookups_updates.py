@@ -251,6 +251,16 @@ def test_with_unique_external_ids_an_external_id_already_in_the_campaign_is_a_du
                        (2, "duplicate", "external id 'crm-2' is already in the campaign")]
 
 
+def test_with_unique_external_ids_contacts_without_one_are_no_duplicates_of_each_other(engine: Engine) -> None:
+    campaign = new_campaign(engine, default_region="DE", unique_external_ids=True)
+    first = engine.add_contacts(campaign, ["+49 30 1111111", {"phone": "+49 30 2222222", "data": {}}])
+    second = engine.add_contacts(campaign, [{"phone": "+49 30 3333333", "external_id": None}])
+    assert (first.added, second.added, first.duplicates + second.duplicates) == (2, 1, 0)
+    contacts = [engine.get_contact(cid) for cid in (*first.contact_ids, *second.contact_ids)]
+    assert [(c.external_id, c.timezone, c.data) for c in contacts] == [(None, None, {})] * 3
+    assert engine.find_contacts(external_id="crm-1") == []
+
+
 def test_without_unique_external_ids_an_external_id_may_repeat(engine: Engine) -> None:
     campaign = new_campaign(engine, default_region="DE")
     report = engine.add_contacts(campaign, [{"phone": "+49 30 1111111", "external_id": "crm-1"},

@@ -5,10 +5,12 @@ SELECT COALESCE(MAX(id), 0) + 1 FROM ds_contact
 
 -- name: insert_contact
 -- A batch row starts with its position in the batch; `<<first>>` is the batch's first
--- id, so the rows the workers made go in untouched.
+-- id, so the rows the workers made go in untouched. '' stands for NULL in the time
+-- zone, external id, data and numbers (dialstate.engine.prepare.NULL).
 INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts,
   priority, timezone, zone_key, external_id, data, numbers, ready_since, created_at, updated_at)
-VALUES (? + <<first>>, ?, ?, ?, ?, 1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (? + <<first>>, ?, ?, ?, ?, 1, 1, 0, ?, NULLIF(?, ''), ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''),
+  ?, ?, ?)
 
 -- name: claim_number
 -- A number for a new contact: a number already in the campaign is left out by the
@@ -57,11 +59,13 @@ SELECT campaign_id, phone_key, id FROM ds_import_contact WHERE phone_key IS NOT 
 ON CONFLICT (campaign_id, phone_key) DO NOTHING
 
 -- name: insert_imported
--- The batch's contacts but those whose number another contact of the campaign has.
+-- The batch's contacts but those whose number another contact of the campaign has
+-- ('' stands for NULL in the time zone, external id, data and numbers).
 INSERT INTO ds_contact (id, campaign_id, phone, phone_key, state, version, seq, attempts, priority,
   timezone, zone_key, external_id, data, numbers, ready_since, created_at, updated_at)
-SELECT i.id, i.campaign_id, i.phone, i.phone_key, i.state, 1, 1, 0, i.priority, i.timezone, i.zone_key,
-  i.external_id, i.data, i.numbers, i.ready_since, i.created_at, i.updated_at FROM ds_import_contact i
+SELECT i.id, i.campaign_id, i.phone, i.phone_key, i.state, 1, 1, 0, i.priority, NULLIF(i.timezone, ''),
+  i.zone_key, NULLIF(i.external_id, ''), NULLIF(i.data, ''), NULLIF(i.numbers, ''), i.ready_since,
+  i.created_at, i.updated_at FROM ds_import_contact i
 WHERE i.phone_key IS NULL
    OR EXISTS (SELECT 1 FROM ds_number n WHERE n.campaign_id = i.campaign_id AND n.phone_key = i.phone_key
               AND n.contact_id = i.id)
