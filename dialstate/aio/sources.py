@@ -20,7 +20,15 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from dialstate.engine.importer import Batch
-from dialstate.engine.prepare import AHEAD_PER_WORKER, BATCH, BatchSource, ImportSettings, prepare_batch, worker_pool
+from dialstate.engine.prepare import (
+    AHEAD_PER_WORKER,
+    BATCH,
+    BatchSource,
+    ImportSettings,
+    QuietHeap,
+    prepare_batch,
+    worker_pool,
+)
 
 
 class AsyncBatchSource:
@@ -42,6 +50,8 @@ class AsyncBatchSource:
         self._pool: ProcessPoolExecutor | None = None
         self._pool_tried = False
         self._ahead = AHEAD_PER_WORKER
+        #: An async iterable's import (the sync source keeps its own).
+        self._heap = QuietHeap()
 
     async def __call__(self, settings: ImportSettings) -> Batch | None:
         loop = asyncio.get_running_loop()
@@ -52,6 +62,7 @@ class AsyncBatchSource:
             finally:
                 if self._busy.done():
                     self._busy = None
+        self._heap.freeze()
         await self._fill(loop, settings)
         if not self._pending:
             return None
@@ -81,6 +92,12 @@ class AsyncBatchSource:
 
     async def aclose(self) -> None:
         """Stop preparing (the workers too) and close the caller's async iterator."""
+        try:
+            await self._stop()
+        finally:
+            self._heap.thaw()
+
+    async def _stop(self) -> None:
         busy, self._busy = self._busy, None
         if busy is not None:
             await asyncio.wait([busy])

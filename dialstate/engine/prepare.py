@@ -6,6 +6,7 @@ processes, a bounded number of batches ahead, while the importer writes.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -348,6 +349,31 @@ def _fork_context() -> Any:
     return None
 
 
+class QuietHeap:
+    """Keeps the objects that lived before an import out of the garbage collector's
+    passes while it runs (`gc.freeze`) and gives them back after (`gc.unfreeze`).
+
+    An import allocates rows by the thousand, so the collector's full passes come
+    every few batches, and each walks every object the process had before: 0.1-0.3 s
+    of a 200,000-row import. (Worker processes forked meanwhile inherit them frozen,
+    as `gc.freeze` recommends before a fork.) Left alone when the process has frozen
+    objects of its own or turned the collector off: what it froze stays frozen.
+    """
+
+    def __init__(self) -> None:
+        self._frozen = False
+
+    def freeze(self) -> None:
+        if not self._frozen and gc.isenabled() and gc.get_freeze_count() == 0:
+            gc.freeze()
+            self._frozen = True
+
+    def thaw(self) -> None:
+        if self._frozen:
+            self._frozen = False
+            gc.unfreeze()
+
+
 class BatchSource:
     """Where an import's unit of work pulls its prepared batches from: the caller's
     items, prepared with the settings the unit's first pull sends (in worker processes
@@ -359,13 +385,18 @@ class BatchSource:
         self._items = items
         self._parallel_after = parallel_after
         self._batches: Iterator[tuple[int, list[object], PreparedBatch]] | None = None
+        self._heap = QuietHeap()
 
     def __call__(self, settings: ImportSettings) -> tuple[int, list[object], PreparedBatch] | None:
         if self._batches is None:
+            self._heap.freeze()
             self._batches = prepared_batches(self._items, settings, parallel_after=self._parallel_after)
         return next(self._batches, None)
 
     def close(self) -> None:
         batches = self._batches
-        if batches is not None and hasattr(batches, "close"):
-            batches.close()
+        try:
+            if batches is not None and hasattr(batches, "close"):
+                batches.close()
+        finally:
+            self._heap.thaw()
