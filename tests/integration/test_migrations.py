@@ -95,14 +95,19 @@ def test_every_migration_applied_to_an_empty_database_gives_the_schema_the_model
     assert _schema_diff(empty_url) == []
 
 
-def test_the_migrated_indexes_are_the_ones_the_engine_creates(new_database: Callable[[], str]) -> None:
-    empty_url, second_empty_url = new_database(), new_database()
-    db = Database(empty_url)
+def _migrated_and_created(migrated: str, created: str) -> None:
+    """Build `migrated` with the shipped migrations and `created` with the engine."""
+    db = Database(migrated)
     try:
         schema.upgrade(db)
     finally:
         db.close()
-    Engine(second_empty_url).close()
+    Engine(created).close()
+
+
+def test_the_migrated_indexes_are_the_ones_the_engine_creates(new_database: Callable[[], str]) -> None:
+    empty_url, second_empty_url = new_database(), new_database()
+    _migrated_and_created(empty_url, second_empty_url)
     migrated, created = _indexes(empty_url), _indexes(second_empty_url)
     assert set(EXPRESSION_INDEXES) <= set(migrated)
     assert migrated == created
@@ -112,12 +117,7 @@ def test_the_migrated_sqlite_tables_keep_rowids_where_the_engine_does(tmp_path: 
     """The models' WITHOUT ROWID tables (which the schema comparison does not see)
     are WITHOUT ROWID after the migrations too, and only they."""
     migrated, created = f"sqlite:///{tmp_path / 'migrated.db'}", f"sqlite:///{tmp_path / 'created.db'}"
-    db = Database(migrated)
-    try:
-        schema.upgrade(db)
-    finally:
-        db.close()
-    Engine(created).close()
+    _migrated_and_created(migrated, created)
 
     def without_rowid(url: str) -> set[str]:
         with sa.create_engine(url).connect() as conn:
