@@ -52,6 +52,8 @@ PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 
 
 def check_priority(value: object, where: str = "priority") -> int:
+    if type(value) is int and PRIORITY_RANGE[0] <= value <= PRIORITY_RANGE[1]:
+        return value  # the usual case, at a glance (an import checks every row)
     if isinstance(value, bool) or not isinstance(value, int) or not PRIORITY_RANGE[0] <= value <= PRIORITY_RANGE[1]:
         raise InvalidArgument(f"{where} must be an integer from {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}, "
                               f"got {value!r}")
@@ -75,6 +77,8 @@ def check_data(value: object, where: str = "data") -> dict[str, Any] | None:
 def check_external_id(value: object, where: str = "external_id") -> str | None:
     if value is None:
         return None
+    if type(value) is str and "\x00" not in value and value.strip():
+        return value  # the usual case, at a glance (an import checks every row)
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "" or "\x00" in str(value):
         raise InvalidArgument(f"{where} must be non-empty text (without NUL characters) or None, got {value!r}")
     return str(value)

@@ -151,40 +151,37 @@ class Importer:
         size = len(batch.rows)
         new_ids, dropped = ((yield from backend.insert_contacts(rows, size, first_id, campaign_id)) if rows
                             else ([], set()))
+        inserted = [row for row in rows if row[POSITION] not in dropped] if dropped else rows
         if dropped:  # another contact of the campaign has the number
             by_position = {row[POSITION]: row for row in rows}
             rejected = sorted([*rejected, *(
                 (position if offsets is None else offsets[position], "duplicate",
                  f"{by_position[position][KEY]} is already in the campaign") for position in sorted(dropped))])
             notes = [note for note in notes if note[0] not in dropped]
-            zones = frozenset(row[ZONE] for row in rows if row[POSITION] not in dropped)
+            zones = frozenset(row[ZONE] for row in inserted)
+        positions = list(map(itemgetter(POSITION), inserted))
+        kept = [new_ids[position] for position in positions]
         if several:  # the other numbers of contacts with several
-            present = {row[POSITION] for row in rows}
-            added = [(position, new_ids[position]) for position in several
-                     if position not in dropped and position in present]
-            yield many(q["claim_number"], [(campaign_id, key, cid) for position, cid in added
-                                           for key in several[position][1]])
+            present = set(positions)
+            yield many(q["claim_number"], [(campaign_id, key, new_ids[position]) for position in several
+                                           if position in present for key in several[position][1]])
         if banned:  # the blacklisted contacts wait for the entries that hold them to expire
             yield many(q["blacklist_due"].replace("<<where>>", q["where_number"]),
                        [(now, now, now, now, campaign_id, key) for key in sorted(banned)])
-        positions = [row[POSITION] for row in rows if row[POSITION] not in dropped] if dropped else list(
-            map(itemgetter(POSITION), rows))
-        kept = [new_ids[position] for position in positions]
         # The first entry of every ready contact is written by the database from the
         # rows just inserted; the others carry a note and are written from here.
         tx: Transaction = yield transaction()
         # The batch counts its own entries (below), after those that wait.
         yield from backend.fold_feed()
-        if notes or kept:
-            skip = {position for position, _, _ in notes} | dropped
-            ready_ids = [new_ids[position] for position in positions if position not in skip] if notes else kept
+        if kept:
+            noted_at = [position for position, _, _ in notes]
             noted = [(new_ids[position], 1, None, state, "add", now, actor, 0, None, None, None, None, policy_version,
                       note, None) for position, state, note in notes]
-            yield from backend.first_entries(tx, new_ids, [position for position, _, _ in notes], noted, ready_ids,
-                                             actor, policy_version)
+            skip = set(noted_at)
+            ready_ids = [new_ids[position] for position in positions if position not in skip] if notes else kept
+            yield from backend.first_entries(tx, new_ids, noted_at, noted, ready_ids, actor, policy_version)
         # What each entry (none -> its state, `add`) adds to the counters.
-        by_state = Counter(row[STATE] for row in rows if row[POSITION] not in dropped) if dropped else Counter(
-            map(itemgetter(STATE), rows))
+        by_state = Counter(map(itemgetter(STATE), inserted))
         yield from writer.add_counters(q, Counter({(campaign_id, "s", state): n for state, n in by_state.items()}))
         yield from backend.feed_folded()
         told = [*rejected, *((position if offsets is None else offsets[position], state, note)

@@ -22,7 +22,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from dialstate.engine.checks import PRIORITY_RANGE, check_external_id, check_priority
+from dialstate.engine.checks import check_external_id, check_priority
 from dialstate.engine.states import ContactState
 from dialstate.errors import ConfigurationError, InvalidArgument, SkipRow
 from dialstate.phones import phone_and_zones
@@ -127,16 +127,12 @@ def prepare(item: object, settings: ImportSettings, index: int) -> tuple[Any, ..
 
 
 def _fields(item: Mapping[str, Any], index: int) -> tuple[int, str | None, str | None, str | None]:
-    """(priority, time zone, external id, data as JSON) of a contact dict, checked.
-    The usual values pass a quick look; anything else gets the full check (and its
-    message)."""
-    priority = item.get("priority") or 0
-    if type(priority) is not int or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
-        priority = check_priority(priority, f"contact #{index}: priority")
-    external_id = item.get("external_id")
-    if external_id is not None and (type(external_id) is not str or "\x00" in external_id
-                                    or not external_id.strip()):
-        external_id = check_external_id(external_id, f"contact #{index}: external_id")
+    """(priority, time zone, external id, data as JSON) of a contact dict, checked."""
+    try:
+        priority = check_priority(item.get("priority") or 0)
+        external_id = check_external_id(item.get("external_id"))
+    except InvalidArgument as exc:  # named here, not built for every row
+        raise InvalidArgument(f"contact #{index}: {exc}") from None
     tz = item.get("timezone") or None
     if tz is not None:
         try:

@@ -31,7 +31,7 @@ class _SharedTimes(dict[float, datetime]):
     __slots__ = ()
 
     def __missing__(self, epoch: float) -> datetime:
-        found = self[epoch] = _fromtimestamp(epoch, UTC)
+        found = self[epoch] = _utc(epoch)
         return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from dialstate.engine.lifecycle import TIMER_SETTINGS
@@ -68,16 +69,10 @@ FRAGMENTS = {
 
 def contact(values: Sequence[Any], keys: tuple[str, ...] = CONTACT_FACTS) -> dict[str, Any]:
     """A contact row (read with `keys`) as a dict, its `data` and `numbers` decoded."""
-    make = _CONTACT_MAKERS.get(keys)
-    if make is None:
-        make = _CONTACT_MAKERS[keys] = _contact_maker(keys)
-    return make(values)
+    return _contact_maker(keys)(values)
 
 
-#: `keys` -> what builds a contact row read with them.
-_CONTACT_MAKERS: dict[tuple[str, ...], Callable[[Sequence[Any]], dict[str, Any]]] = {}
-
-
+@cache
 def _contact_maker(keys: tuple[str, ...]) -> Callable[[Sequence[Any]], dict[str, Any]]:
     """What builds a contact row from values read with `keys` (as many values as keys):
     one generated dict display, the JSON columns decoded inline (a row is built for

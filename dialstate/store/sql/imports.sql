@@ -19,9 +19,9 @@ INSERT INTO ds_number (campaign_id, phone_key, contact_id) VALUES (?, ?, ?)
 ON CONFLICT (campaign_id, phone_key) DO NOTHING
 
 -- name: claim_inserted_numbers [sqlite]
--- SQLite: the numbers of the contacts just inserted (ids ? to ?), in id order so that
--- the first of a batch's repeats keeps its number; a number already in the campaign is
--- left out by the primary key. Read from the rows in the database, no parameters a row.
+-- SQLite: the numbers of the contacts just inserted (ids ? to ?), read from their rows
+-- (no parameters a row). In number order, so the primary key takes them in its own
+-- order; a number already in the campaign is left out by it.
 INSERT INTO ds_number (campaign_id, phone_key, contact_id)
 SELECT campaign_id, phone_key, id FROM ds_contact WHERE id BETWEEN ? AND ? AND phone_key IS NOT NULL ORDER BY phone_key, id
 ON CONFLICT (campaign_id, phone_key) DO NOTHING
